@@ -1,0 +1,31 @@
+"""spikecast: time-series forecasting with spiking neural networks.
+
+Spiking encoders (LIF, PLIF, LIAF, DA-LIF, TS-LIF, TC-LIF) wrapped as Lightning modules,
+an sklearn-style :class:`NeuralForecaster` in front of them, classical baselines, metrics
+and rolling-origin backtesting to compare them fairly.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# Heavy submodules (torch, lightning, statsmodels) load on first use, so that
+# `spikecast --version` and `import spikecast` stay fast.
+_LAZY = {
+    "NeuralForecaster": "spikecast.forecaster",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'spikecast' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))
+
+
+__all__ = ["__version__", *_LAZY]
