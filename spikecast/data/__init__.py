@@ -1,0 +1,30 @@
+"""Data loading, windowing and splits.
+
+Data flows one way: datasets (``load_dataset``) -> input forms (``frames``) -> windows
+(``WindowDataModule``) -> model.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from spikecast.data.frames import Panel, to_panel
+
+# Submodules with heavy imports (lightning, urllib, statsmodels) load on first use.
+_LAZY = {
+    "WindowDataModule": "spikecast.data.windows",
+    "WindowDataset": "spikecast.data.windows",
+    "load_dataset": "spikecast.data.datasets",
+    "list_datasets": "spikecast.data.datasets",
+    "dataset_card": "spikecast.data.datasets",
+    "download_dataset": "spikecast.data.download",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'spikecast.data' has no attribute {name!r}")
+
+
+__all__ = ["Panel", "to_panel", *_LAZY]

@@ -1,0 +1,328 @@
+"""Conversion between the input forms users pass and spikecast's internal panel.
+
+Every forecaster accepts the same forms and returns forecasts in the form it was given:
+
+- a wide ``DataFrame`` (``DatetimeIndex`` or integer index, one column per variable),
+- a ``Series`` (one variable),
+- a 2-D ``numpy`` array (rows are time steps, columns variables),
+- a long ``DataFrame`` with columns ``unique_id``, ``ds``, ``y`` holding many series.
+
+Internally a :class:`Panel` holds one ``[T_i, C]`` float array per series plus what is needed
+to put forecasts back into the user's form (ids, time indexes, column names). Validation lives
+here too, so every model rejects bad data with the same clear messages.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from spikecast.exceptions import DataValidationError
+
+__all__ = [
+    "Panel",
+    "to_panel",
+    "future_index",
+    "forecasts_to_output",
+    "MISSING_POLICIES",
+    "LONG_COLUMNS",
+]
+
+LONG_COLUMNS = ("unique_id", "ds", "y")
+MISSING_POLICIES = ("raise", "interpolate", "ffill")
+
+
+@dataclass
+class Panel:
+    """One or more aligned multivariate series in a model-ready form.
+
+    Attributes:
+        values: one float64 array ``[T_i, C]`` per series.
+        indexes: the time index of each series (``DatetimeIndex`` or integer ``Index``).
+        ids: the series ids (``unique_id`` values for long input, ``[None]`` otherwise).
+        columns: the ``C`` variable names shared by all series.
+        kind: the input form, ``"wide"``, ``"series"``, ``"numpy"`` or ``"long"``; forecasts
+            are returned in the same form.
+        name: the ``Series`` name for ``kind == "series"``.
+    """
+
+    values: list[np.ndarray]
+    indexes: list[pd.Index]
+    ids: list
+    columns: list[str]
+    kind: str
+    name: object = None
+    freqs: list = field(default_factory=list)
+
+    @property
+    def n_series(self) -> int:
+        """Number of series in the panel."""
+        return len(self.values)
+
+    @property
+    def n_columns(self) -> int:
+        """Number of variables (columns) per series."""
+        return len(self.columns)
+
+    def lengths(self) -> list[int]:
+        """Length of every series."""
+        return [len(v) for v in self.values]
+
+    def select(self, columns: list[str]) -> Panel:
+        """A panel with only ``columns`` (in that order)."""
+        missing = [c for c in columns if c not in self.columns]
+        if missing:
+            raise DataValidationError(
+                f"column(s) {missing} not in the data; available columns: {self.columns}"
+            )
+        pos = [self.columns.index(c) for c in columns]
+        return Panel(
+            values=[v[:, pos] for v in self.values],
+            indexes=self.indexes,
+            ids=self.ids,
+            columns=list(columns),
+            kind=self.kind,
+            name=self.name,
+            freqs=self.freqs,
+        )
+
+    def head(self, n_rows: list[int]) -> Panel:
+        """A panel with the first ``n_rows[i]`` rows of series ``i``."""
+        return Panel(
+            values=[v[:n] for v, n in zip(self.values, n_rows)],
+            indexes=[ix[:n] for ix, n in zip(self.indexes, n_rows)],
+            ids=self.ids,
+            columns=self.columns,
+            kind=self.kind,
+            name=self.name,
+            freqs=self.freqs,
+        )
+
+
+def _infer_freq(index: pd.Index, what: str):
+    """The frequency of a time index: its ``freq``, else an inferred one, else ``None``."""
+    if isinstance(index, pd.DatetimeIndex):
+        if index.freq is not None:
+            return index.freq
+        if len(index) < 3:
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            inferred = index.inferred_freq
+        return None if inferred is None else pd.tseries.frequencies.to_offset(inferred)
+    if isinstance(index, pd.RangeIndex):
+        return index.step
+    if pd.api.types.is_integer_dtype(index.dtype):
+        steps = np.unique(np.diff(np.asarray(index)))
+        return int(steps[0]) if len(steps) == 1 else None
+    raise DataValidationError(
+        f"{what}: the index must be a DatetimeIndex or an integer index, got "
+        f"{type(index).__name__} of dtype {index.dtype}; set a time index with "
+        "df.set_index(...) or reset it with df.reset_index(drop=True)"
+    )
+
+
+def _check_index(index: pd.Index, what: str) -> None:
+    if isinstance(index, pd.DatetimeIndex) or pd.api.types.is_integer_dtype(index.dtype):
+        pass
+    elif index.dtype == object and len(index) and all(
+        isinstance(t, pd.Timestamp) for t in index[:100]
+    ):
+        raise DataValidationError(
+            f"{what}: the index mixes time zones (or tz-aware and naive timestamps); "
+            "convert them to one zone with pd.to_datetime(..., utc=True)"
+        )
+    else:
+        _infer_freq(index, what)  # raises with the explanation
+    if index.has_duplicates:
+        dup = index[index.duplicated()][0]
+        raise DataValidationError(
+            f"{what}: the index has duplicate entries (first: {dup!r}); aggregate or drop "
+            "duplicates before fitting"
+        )
+    if not index.is_monotonic_increasing:
+        pos = int(np.argmax(np.diff(np.asarray(index.asi8 if hasattr(index, "asi8") else index))
+                            <= 0)) + 1
+        raise DataValidationError(
+            f"{what}: the index is not sorted in increasing order (row {pos}: {index[pos]!r}); "
+            "call .sort_index() first"
+        )
+
+
+def _numeric_block(frame: pd.DataFrame, what: str) -> np.ndarray:
+    for col in frame.columns:
+        dtype = frame[col].dtype
+        if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+            raise DataValidationError(
+                f"{what}: column {col!r} has non-numeric dtype {dtype}; convert it with "
+                f"pd.to_numeric(df[{col!r}]) or drop it"
+            )
+    return frame.to_numpy(dtype=np.float64, copy=True)
+
+
+def _apply_missing(values: np.ndarray, index: pd.Index, columns: list[str], missing: str,
+                   what: str) -> np.ndarray:
+    """Check for NaN/inf and apply the missing-data policy."""
+    if missing not in MISSING_POLICIES:
+        raise DataValidationError(f"missing={missing!r} is not one of {list(MISSING_POLICIES)}")
+    inf = np.isinf(values)
+    if inf.any():
+        row, col = map(int, np.argwhere(inf)[0])
+        raise DataValidationError(
+            f"{what}: infinite value in column {columns[col]!r} at row {row} "
+            f"(index {index[row]!r}); replace infinities before fitting"
+        )
+    nan = np.isnan(values)
+    if not nan.any():
+        return values
+    if missing == "raise":
+        row, col = map(int, np.argwhere(nan)[0])
+        raise DataValidationError(
+            f"{what}: missing value (NaN) in column {columns[col]!r} at row {row} "
+            f"(index {index[row]!r}), {int(nan.sum())} in all; fill them first or pass "
+            "missing='interpolate' or missing='ffill'"
+        )
+    frame = pd.DataFrame(values)
+    frame = frame.interpolate(limit_direction="both") if missing == "interpolate" else (
+        frame.ffill().bfill()
+    )
+    out = frame.to_numpy(dtype=np.float64)
+    if np.isnan(out).any():
+        col = int(np.argwhere(np.isnan(out))[0][1])
+        raise DataValidationError(f"{what}: column {columns[col]!r} is entirely missing")
+    return out
+
+
+def to_panel(data, *, missing: str = "raise", what: str = "y", min_length: int = 1) -> Panel:
+    """Validate ``data`` and convert it to a :class:`Panel`.
+
+    Args:
+        data: wide DataFrame, Series, 2-D numpy array or long DataFrame (``unique_id, ds, y``).
+        missing: ``"raise"`` (default), ``"interpolate"`` or ``"ffill"`` for NaN values.
+        what: the argument's name, used in error messages.
+        min_length: the minimum number of rows every series must have.
+
+    Raises:
+        DataValidationError: with a message naming the column, row or series at fault.
+    """
+    if isinstance(data, Panel):
+        return data
+    if data is None:
+        raise DataValidationError(f"{what} is None; pass a DataFrame, Series or 2-D array")
+    if isinstance(data, pd.DataFrame) and set(LONG_COLUMNS).issubset(data.columns):
+        panel = _long_to_panel(data, missing, what)
+    elif isinstance(data, pd.DataFrame):
+        panel = _wide_to_panel(data, "wide", None, missing, what)
+    elif isinstance(data, pd.Series):
+        frame = data.to_frame(name=data.name if data.name is not None else "y")
+        panel = _wide_to_panel(frame, "series", data.name, missing, what)
+    elif isinstance(data, np.ndarray) or isinstance(data, list):
+        arr = np.asarray(data)
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        if arr.ndim != 2:
+            raise DataValidationError(
+                f"{what}: a numpy array must be 2-D [time, variables], got shape {arr.shape}"
+            )
+        if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_):
+            raise DataValidationError(f"{what}: array dtype {arr.dtype} is not numeric")
+        frame = pd.DataFrame(arr, columns=[str(i) for i in range(arr.shape[1])])
+        panel = _wide_to_panel(frame, "numpy", None, missing, what)
+    else:
+        raise DataValidationError(
+            f"{what}: unsupported type {type(data).__name__}; pass a DataFrame, Series, "
+            "2-D numpy array or a long DataFrame with columns unique_id, ds, y"
+        )
+    for uid, v in zip(panel.ids, panel.values):
+        if len(v) < min_length:
+            where = f"series {uid!r}" if uid is not None else what
+            raise DataValidationError(
+                f"{where} has {len(v)} rows but at least {min_length} are needed"
+            )
+    return panel
+
+
+def _wide_to_panel(frame: pd.DataFrame, kind: str, name, missing: str, what: str) -> Panel:
+    if frame.shape[1] == 0:
+        raise DataValidationError(f"{what} has no columns")
+    if frame.shape[0] == 0:
+        raise DataValidationError(f"{what} is empty (0 rows)")
+    if frame.columns.has_duplicates:
+        raise DataValidationError(f"{what}: duplicate column names {list(frame.columns)}")
+    columns = [str(c) for c in frame.columns]
+    _check_index(frame.index, what)
+    values = _numeric_block(frame, what)
+    values = _apply_missing(values, frame.index, columns, missing, what)
+    return Panel(
+        values=[values],
+        indexes=[frame.index],
+        ids=[None],
+        columns=columns,
+        kind=kind,
+        name=name,
+        freqs=[_infer_freq(frame.index, what)],
+    )
+
+
+def _long_to_panel(frame: pd.DataFrame, missing: str, what: str) -> Panel:
+    if frame.shape[0] == 0:
+        raise DataValidationError(f"{what} is empty (0 rows)")
+    extra = [c for c in frame.columns if c not in LONG_COLUMNS]
+    if extra:
+        raise DataValidationError(
+            f"{what}: a long DataFrame takes exactly the columns unique_id, ds, y; "
+            f"unexpected column(s) {extra} (pass covariates as X)"
+        )
+    values, indexes, ids, freqs = [], [], [], []
+    for uid, group in frame.groupby("unique_id", sort=False):
+        index = pd.Index(group["ds"]) if not pd.api.types.is_datetime64_any_dtype(
+            group["ds"]) else pd.DatetimeIndex(group["ds"])
+        label = f"{what} series {uid!r}"
+        _check_index(index, label)
+        block = _numeric_block(group[["y"]], label)
+        block = _apply_missing(block, index, ["y"], missing, label)
+        values.append(block)
+        indexes.append(index)
+        ids.append(uid)
+        freqs.append(_infer_freq(index, label))
+    return Panel(values=values, indexes=indexes, ids=ids, columns=["y"], kind="long",
+                 freqs=freqs)
+
+
+def future_index(index: pd.Index, freq, horizon: int, what: str = "y") -> pd.Index:
+    """The ``horizon`` index labels that follow ``index`` at frequency ``freq``."""
+    if freq is None:
+        raise DataValidationError(
+            f"{what}: cannot infer a regular frequency from the index (irregular spacing); "
+            "resample to a regular frequency, e.g. df.asfreq('h'), or use an integer index"
+        )
+    if isinstance(index, pd.DatetimeIndex):
+        return pd.date_range(index[-1] + freq, periods=horizon, freq=freq, name=index.name)
+    start = int(index[-1]) + int(freq)
+    return pd.RangeIndex(start, start + horizon * int(freq), int(freq), name=index.name)
+
+
+def forecasts_to_output(panel: Panel, forecasts: list[np.ndarray], columns: list[str],
+                        indexes: list[pd.Index]):
+    """Put per-series forecasts ``[H, C]`` back into the user's input form.
+
+    Args:
+        panel: the panel the forecasts continue (gives the form, ids and series name).
+        forecasts: one ``[H, len(columns)]`` array per series.
+        columns: the forecast columns (the targets).
+        indexes: the future index of each series.
+    """
+    if panel.kind == "numpy":
+        return forecasts[0]
+    if panel.kind == "series":
+        return pd.Series(forecasts[0][:, 0], index=indexes[0], name=panel.name)
+    if panel.kind == "wide":
+        return pd.DataFrame(forecasts[0], index=indexes[0], columns=columns)
+    parts = [
+        pd.DataFrame({"unique_id": uid, "ds": ix, "y": f[:, 0]})
+        for uid, ix, f in zip(panel.ids, indexes, forecasts)
+    ]
+    return pd.concat(parts, ignore_index=True)
