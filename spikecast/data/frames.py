@@ -160,7 +160,9 @@ def _numeric_block(frame: pd.DataFrame, what: str) -> np.ndarray:
                 f"{what}: column {col!r} has non-numeric dtype {dtype}; convert it with "
                 f"pd.to_numeric(df[{col!r}]) or drop it"
             )
-    return frame.to_numpy(dtype=np.float64, copy=True)
+    # C order: pandas hands out column-major blocks, and kernels downstream round
+    # differently on other layouts, which would make predictions layout-dependent.
+    return np.ascontiguousarray(frame.to_numpy(dtype=np.float64, copy=True))
 
 
 def _apply_missing(values: np.ndarray, index: pd.Index, columns: list[str], missing: str,
@@ -189,7 +191,7 @@ def _apply_missing(values: np.ndarray, index: pd.Index, columns: list[str], miss
     frame = frame.interpolate(limit_direction="both") if missing == "interpolate" else (
         frame.ffill().bfill()
     )
-    out = frame.to_numpy(dtype=np.float64)
+    out = np.ascontiguousarray(frame.to_numpy(dtype=np.float64))
     if np.isnan(out).any():
         col = int(np.argwhere(np.isnan(out))[0][1])
         raise DataValidationError(f"{what}: column {columns[col]!r} is entirely missing")

@@ -1,0 +1,313 @@
+"""Sliding windows over series as a LightningDataModule.
+
+Windows are built lazily by index: the data module keeps each series once (as a float32
+tensor) and, per split, only the start positions of its windows. Memory grows with the
+series length, never with ``length x lookback``.
+
+Rows of every series are split chronologically into train / validation / test parts. A
+window belongs to a part when all its *target* rows lie in that part; its input rows may
+reach back into the previous part (as in the P1 / P2 protocols, where validation and test
+windows start ``lookback`` rows before their border). Scaling statistics come from the
+training rows only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from spikecast.data.frames import Panel, to_panel
+from spikecast.exceptions import DataValidationError
+
+__all__ = ["WindowDataset", "WindowDataModule", "RowSplit", "count_windows", "StandardScaler"]
+
+
+def count_windows(length: int, lookback: int, horizon: int, stride: int = 1) -> int:
+    """Number of full windows (``lookback`` inputs then ``horizon`` targets) in ``length`` rows."""
+    span = lookback + horizon
+    return 0 if length < span else (length - span) // stride + 1
+
+
+@dataclass(frozen=True)
+class RowSplit:
+    """Row borders of one series: targets of train in ``[0, train_end)``, validation in
+    ``[train_end, val_end)``, test in ``[val_end, test_end)``."""
+
+    train_end: int
+    val_end: int
+    test_end: int
+
+
+class StandardScaler:
+    """Per-column standardisation whose statistics come from training rows only.
+
+    A column with zero spread keeps scale 1, so constant series stay finite.
+    """
+
+    def __init__(self, mean: np.ndarray, std: np.ndarray):
+        self.mean = np.asarray(mean, dtype=np.float64)
+        self.std = np.asarray(std, dtype=np.float64)
+
+    @classmethod
+    def fit(cls, blocks: list[np.ndarray]) -> StandardScaler:
+        """Fit on the concatenation of ``blocks`` (each ``[rows, C]``)."""
+        stacked = np.concatenate(blocks, axis=0)
+        mean = stacked.mean(axis=0)
+        std = stacked.std(axis=0)
+        std = np.where(std > 1e-12 * np.maximum(1.0, np.abs(mean)), std, 1.0)
+        return cls(mean, std)
+
+    @classmethod
+    def identity(cls, n_columns: int) -> StandardScaler:
+        """A scaler that leaves values unchanged."""
+        return cls(np.zeros(n_columns), np.ones(n_columns))
+
+    def transform(self, values: np.ndarray, columns=slice(None)) -> np.ndarray:
+        """Scale ``values`` (``[..., C]``; ``columns`` picks the statistics to use)."""
+        return (values - self.mean[columns]) / self.std[columns]
+
+    def inverse_transform(self, values: np.ndarray, columns=slice(None)) -> np.ndarray:
+        """Undo :meth:`transform`."""
+        return values * self.std[columns] + self.mean[columns]
+
+
+class WindowDataset(Dataset):
+    """Windows ``(x [lookback, C], y [horizon, n_targets])`` over a list of series.
+
+    Args:
+        series: one float tensor ``[T_i, C]`` per series (already scaled).
+        starts: ``[N, 2]`` int64 tensor of ``(series number, first input row)``.
+        lookback: input length.
+        horizon: target length.
+        target_positions: the columns forecast (targets), in order.
+    """
+
+    def __init__(self, series: list[torch.Tensor], starts: torch.Tensor, lookback: int,
+                 horizon: int, target_positions: list[int]):
+        self.series = series
+        self.starts = starts
+        self.lookback = lookback
+        self.horizon = horizon
+        self.target_positions = torch.as_tensor(target_positions, dtype=torch.long)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, i: int):
+        sid, start = (int(v) for v in self.starts[i])
+        data = self.series[sid]
+        x = data[start:start + self.lookback]
+        y = data[start + self.lookback:start + self.lookback + self.horizon]
+        return x, y.index_select(1, self.target_positions)
+
+
+def _rows(size, n: int, what: str) -> int:
+    """``size`` as a number of rows of an ``n``-row series (fraction or count)."""
+    if isinstance(size, bool) or size is None:
+        raise DataValidationError(f"{what} must be a fraction in [0, 1) or a row count")
+    if isinstance(size, float):
+        if not 0.0 <= size < 1.0:
+            raise DataValidationError(f"{what}={size} must be a fraction in [0, 1)")
+        return int(round(n * size))
+    if int(size) < 0:
+        raise DataValidationError(f"{what}={size} must not be negative")
+    return int(size)
+
+
+class WindowDataModule(pl.LightningDataModule):
+    """Train / validation / test / predict windows over one or many series.
+
+    Args:
+        data: the series: a wide DataFrame, Series, array, long DataFrame (unique_id, ds, y),
+            a :class:`~spikecast.data.frames.Panel`, or a dataset name for
+            :func:`spikecast.data.load_dataset`.
+        lookback: input window length ``L``.
+        horizon: forecast length ``H``.
+        target: the columns to forecast (default: all); the others are past covariates.
+        split: ``"ratio"`` (``val_size`` / ``test_size`` rows at the end of every series),
+            ``"p1"`` (the deep-forecasting borders of PROTOCOLS.md) or ``"p2"`` (0.6 / 0.2
+            / 0.2 of PROTOCOLS.md).
+        val_size: validation rows per series, a fraction or a count (``split="ratio"``).
+        test_size: test rows per series, a fraction or a count (``split="ratio"``).
+        batch_size: windows per batch.
+        stride: step between training window starts (validation and test use stride 1).
+        scale: standardise every column with statistics of the training rows.
+        shuffle: shuffle training windows.
+        num_workers: DataLoader workers.
+        data_dir: where datasets are looked up when ``data`` is a name.
+        missing: missing-value policy for :func:`~spikecast.data.frames.to_panel`.
+    """
+
+    def __init__(self, data=None, *, lookback: int = 96, horizon: int = 24,
+                 target: list[str] | str | None = None, split: str = "ratio",
+                 val_size: float | int = 0.2, test_size: float | int = 0.0,
+                 batch_size: int = 32, stride: int = 1, scale: bool = True,
+                 shuffle: bool = True, num_workers: int = 0, data_dir: str | None = None,
+                 missing: str = "raise"):
+        super().__init__()
+        for name, value in (("lookback", lookback), ("horizon", horizon),
+                            ("batch_size", batch_size), ("stride", stride)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise DataValidationError(f"{name} must be a positive integer, got {value!r}")
+        if split not in ("ratio", "p1", "p2"):
+            raise DataValidationError(f"split={split!r} is not one of ['ratio', 'p1', 'p2']")
+        self.data = data
+        self.lookback = int(lookback)
+        self.horizon = int(horizon)
+        self.target = target
+        self.split = split
+        self.val_size = val_size
+        self.test_size = test_size
+        self.batch_size = int(batch_size)
+        self.stride = int(stride)
+        self.scale = scale
+        self.shuffle = shuffle
+        self.num_workers = num_workers
+        self.data_dir = data_dir
+        self.missing = missing
+        self._panel: Panel | None = None
+        self._prepared = False
+
+    # ---------------------------------------------------------------- the data itself
+    @property
+    def panel(self) -> Panel:
+        """The validated series (loaded on first access)."""
+        if self._panel is None:
+            data = self.data
+            if isinstance(data, str):
+                from spikecast.data.datasets import load_dataset
+
+                data = load_dataset(data, data_dir=self.data_dir)
+            self._panel = to_panel(data, missing=self.missing, what="data")
+        return self._panel
+
+    @property
+    def target_columns(self) -> list[str]:
+        """Names of the forecast columns."""
+        if self.target is None:
+            return list(self.panel.columns)
+        names = [self.target] if isinstance(self.target, str) else list(self.target)
+        missing = [t for t in names if t not in self.panel.columns]
+        if missing:
+            raise DataValidationError(
+                f"target column(s) {missing} not found; available: {self.panel.columns}"
+            )
+        return names
+
+    @property
+    def target_positions(self) -> list[int]:
+        """Positions of the target columns among all columns."""
+        return [self.panel.columns.index(t) for t in self.target_columns]
+
+    @property
+    def num_channels(self) -> int:
+        """Number of input columns (targets and covariates)."""
+        return self.panel.n_columns
+
+    @property
+    def num_targets(self) -> int:
+        """Number of forecast columns."""
+        return len(self.target_columns)
+
+    def row_splits(self) -> list[RowSplit]:
+        """The chronological row borders of every series."""
+        splits = []
+        for uid, values in zip(self.panel.ids, self.panel.values):
+            n = len(values)
+            if self.split == "p1":
+                from spikecast.data.splits import p1_borders
+
+                b = p1_borders(n, self.lookback, dataset=self._dataset_name())
+                splits.append(RowSplit(b.train.stop, b.val.stop, b.test.stop))
+                continue
+            if self.split == "p2":
+                n_val, n_test = int(n * 0.2), int(n * 0.2)
+            else:
+                n_val = _rows(self.val_size, n, "val_size")
+                n_test = _rows(self.test_size, n, "test_size")
+            train_end = n - n_val - n_test
+            if count_windows(train_end, self.lookback, self.horizon) < 1:
+                where = f"series {uid!r}" if uid is not None else "the data"
+                raise DataValidationError(
+                    f"{where} has {n} rows; with lookback={self.lookback}, "
+                    f"horizon={self.horizon} and {n_val + n_test} rows held out for "
+                    f"validation/test, at least {self.lookback + self.horizon + n_val + n_test}"
+                    " rows are needed for one training window"
+                )
+            splits.append(RowSplit(train_end, train_end + n_val, n))
+        return splits
+
+    def _dataset_name(self) -> str | None:
+        return self.data if isinstance(self.data, str) else None
+
+    # ---------------------------------------------------------------- Lightning hooks
+    def setup(self, stage: str | None = None) -> None:
+        """Fit the scaler on training rows and index the windows of every part."""
+        if self._prepared:
+            return
+        panel, splits = self.panel, self.row_splits()
+        if self.scale:
+            self.scaler = StandardScaler.fit(
+                [v[: s.train_end] for v, s in zip(panel.values, splits)]
+            )
+        else:
+            self.scaler = StandardScaler.identity(panel.n_columns)
+        self.series = [
+            torch.as_tensor(self.scaler.transform(v), dtype=torch.float32) for v in panel.values
+        ]
+        span = self.lookback + self.horizon
+        parts = {"train": [], "val": [], "test": []}
+        for sid, s in enumerate(splits):
+            bounds = {"train": (0, s.train_end), "val": (s.train_end, s.val_end),
+                      "test": (s.val_end, s.test_end)}
+            for part, (first_target, end) in bounds.items():
+                lo = max(0, first_target - self.lookback)
+                stride = self.stride if part == "train" else 1
+                starts = np.arange(lo, end - span + 1, stride, dtype=np.int64)
+                if len(starts):
+                    parts[part].append(np.stack([np.full_like(starts, sid), starts], axis=1))
+        self.windows = {
+            part: torch.as_tensor(np.concatenate(chunks) if chunks else
+                                  np.zeros((0, 2), dtype=np.int64))
+            for part, chunks in parts.items()
+        }
+        self._prepared = True
+
+    def _dataset(self, part: str) -> WindowDataset:
+        self.setup()
+        return WindowDataset(self.series, self.windows[part], self.lookback, self.horizon,
+                             self.target_positions)
+
+    def num_windows(self, part: str) -> int:
+        """Number of windows in ``"train"``, ``"val"`` or ``"test"``."""
+        self.setup()
+        return len(self.windows[part])
+
+    def train_dataloader(self) -> DataLoader:
+        """Shuffled training windows."""
+        return DataLoader(self._dataset("train"), batch_size=self.batch_size,
+                          shuffle=self.shuffle, num_workers=self.num_workers)
+
+    def val_dataloader(self) -> DataLoader:
+        """Validation windows in order (an empty list when there are none)."""
+        if self.num_windows("val") == 0:
+            return []
+        return DataLoader(self._dataset("val"), batch_size=self.batch_size,
+                          num_workers=self.num_workers)
+
+    def test_dataloader(self) -> DataLoader:
+        """Test windows in order, the last partial batch kept."""
+        return DataLoader(self._dataset("test"), batch_size=self.batch_size,
+                          num_workers=self.num_workers)
+
+    def predict_dataloader(self) -> DataLoader:
+        """The last ``lookback`` rows of every series, to forecast beyond its end."""
+        self.setup()
+        last = [[sid, len(s) - self.lookback] for sid, s in enumerate(self.series)]
+        ds = WindowDataset(self.series, torch.as_tensor(last, dtype=torch.long),
+                           self.lookback, 0, self.target_positions)
+        return DataLoader(ds, batch_size=self.batch_size)

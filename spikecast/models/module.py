@@ -1,0 +1,138 @@
+"""``ForecastModule``: any encoder and head as a LightningModule.
+
+Works with any Trainer setting (callbacks, loggers, checkpoints, precision, accelerators,
+strategies such as DDP) because it only implements the standard hooks. Metrics logged on
+the scaled data: ``train_loss``, ``val_loss``, and ``test_mse`` / ``test_mae`` (averaged over
+windows, steps and channels, as the P1 protocol reports them).
+"""
+
+from __future__ import annotations
+
+import lightning.pytorch as pl
+import torch
+
+from spikecast.models.losses import build_loss
+from spikecast.models.network import ForecastNetwork
+
+__all__ = ["ForecastModule", "OPTIMIZERS", "SCHEDULERS"]
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+SCHEDULERS = (None, "cosine", "plateau", "step")
+
+
+class ForecastModule(pl.LightningModule):
+    """A forecasting network trained with Lightning.
+
+    Args:
+        encoder: ``"lif", "plif", "liaf", "da_lif", "ts_lif", "tc_lif", "gru"`` or ``"lstm"``.
+        input_size: input columns (targets and covariates).
+        target_positions: the forecast columns among the inputs (default: all).
+        lookback: input window length (recorded for checkpoints and the CLI).
+        horizon: forecast length.
+        hidden_size: encoder width.
+        num_layers: encoder depth.
+        channel_independent: one sequence per variable with shared weights (default).
+        encoding: spike encoding of spiking encoders: ``"direct"``, ``"conv"`` or ``"delta"``.
+        spike_steps: neuron steps per time point.
+        readout: ``"last"`` or ``"mean"``.
+        dropout: dropout after each encoder layer.
+        neuron_params: keyword arguments of the neurons.
+        instance_norm: per-window normalisation (on by default).
+        affine: learned affine parameters in the instance normalisation.
+        loss: ``"mse"``, ``"mae"``, ``"huber"`` or ``"quantile"``.
+        quantiles: quantile levels for ``loss="quantile"``.
+        optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"`` (the CLI's ``--optimizer`` overrides).
+        lr: learning rate.
+        weight_decay: weight decay.
+        scheduler: ``None``, ``"cosine"`` (over ``max_epochs``), ``"plateau"`` (on
+            ``val_loss``) or ``"step"`` (halve every epoch, as the P1 reference code does).
+    """
+
+    def __init__(self, encoder: str = "ts_lif", input_size: int = 1,
+                 target_positions: list[int] | None = None, lookback: int = 96,
+                 horizon: int = 24, hidden_size: int = 128, num_layers: int = 1,
+                 channel_independent: bool = True, encoding: str = "direct",
+                 spike_steps: int = 1, readout: str = "last", dropout: float = 0.0,
+                 neuron_params: dict | None = None, instance_norm: bool = True,
+                 affine: bool = False, loss: str = "mse", quantiles: list[float] | None = None,
+                 optimizer: str = "adam", lr: float = 1e-3, weight_decay: float = 0.0,
+                 scheduler: str | None = None):
+        super().__init__()
+        self.save_hyperparameters()
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {optimizer!r}; valid: {list(OPTIMIZERS)}")
+        if scheduler not in SCHEDULERS:
+            raise ValueError(f"unknown scheduler {scheduler!r}; valid: {list(SCHEDULERS)}")
+        self.loss_fn = build_loss(loss, quantiles)
+        self.quantiles = sorted(quantiles) if loss == "quantile" else None
+        self.network = ForecastNetwork(
+            encoder, input_size, target_positions, horizon, hidden_size, num_layers,
+            channel_independent=channel_independent, instance_norm=instance_norm,
+            affine=affine, n_quantiles=len(self.quantiles) if self.quantiles else None,
+            encoding=encoding, spike_steps=spike_steps, readout=readout, dropout=dropout,
+            neuron_params=neuron_params,
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Forecasts ``[B, H, C_out]`` (``[B, H, C_out, Q]`` for quantile models)."""
+        return self.network(x)
+
+    def point_forecast(self, x: torch.Tensor) -> torch.Tensor:
+        """Point forecasts ``[B, H, C_out]``: the median quantile for quantile models."""
+        out = self(x)
+        if self.quantiles is None:
+            return out
+        return out[..., min(range(len(self.quantiles)),
+                            key=lambda i: abs(self.quantiles[i] - 0.5))]
+
+    def _step(self, batch, name: str) -> torch.Tensor:
+        x, y = batch
+        loss = self.loss_fn(self(x), y)
+        self.log(name, loss, prog_bar=True, batch_size=x.shape[0],
+                 on_step=name == "train_loss", on_epoch=True, sync_dist=name != "train_loss")
+        return loss
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        """Loss on one training batch."""
+        loss = self._step(batch, "train_loss")
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"training loss became {loss.item()} at epoch {self.current_epoch}, "
+                f"step {self.global_step} (batch {batch_idx}); lower the learning rate or "
+                "check the data for extreme values"
+            )
+        return loss
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        """Loss on one validation batch (logged as ``val_loss``)."""
+        self._step(batch, "val_loss")
+
+    def test_step(self, batch, batch_idx: int) -> None:
+        """MSE and MAE of the point forecast on one test batch."""
+        x, y = batch
+        pred = self.point_forecast(x)
+        n = x.shape[0]
+        self.log("test_mse", torch.mean((pred - y) ** 2), batch_size=n, sync_dist=True)
+        self.log("test_mae", torch.mean(torch.abs(pred - y)), batch_size=n, sync_dist=True)
+
+    def predict_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
+        """Forecasts of one batch of windows (quantiles included for quantile models)."""
+        x = batch[0] if isinstance(batch, (list, tuple)) else batch
+        return self(x)
+
+    def configure_optimizers(self):
+        """The optimizer and, if set, its learning-rate scheduler."""
+        hp = self.hparams
+        opt = OPTIMIZERS[hp.optimizer](self.parameters(), lr=hp.lr,
+                                       weight_decay=hp.weight_decay)
+        if hp.scheduler is None:
+            return opt
+        if hp.scheduler == "cosine":
+            epochs = max(1, int(self.trainer.max_epochs or 1)) if self._trainer else 1
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+            return {"optimizer": opt, "lr_scheduler": sched}
+        if hp.scheduler == "step":
+            sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+            return {"optimizer": opt, "lr_scheduler": sched}
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": "val_loss"}}
