@@ -1,0 +1,175 @@
+"""NeuralForecaster end to end: every encoder, every input form, sklearn contract,
+persistence, determinism, early stopping."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+
+from spikecast import NeuralForecaster
+from spikecast.exceptions import DataValidationError, ModelFileError
+from spikecast.models import ENCODERS
+
+FAST = dict(lookback=24, horizon=6, hidden_size=8, max_epochs=1, batch_size=64, verbose=False)
+
+
+@pytest.mark.parametrize("encoder", ENCODERS)
+def test_every_encoder_fits_and_forecasts_real_data(encoder, etth1_small):
+    model = NeuralForecaster(encoder=encoder, **FAST).fit(etth1_small)
+    forecast = model.predict()
+    expected_index = pd.date_range(etth1_small.index[-1] + pd.Timedelta(hours=1), periods=6,
+                                   freq="h")
+    assert isinstance(forecast, pd.DataFrame)
+    assert forecast.index.equals(expected_index)
+    assert list(forecast.columns) == list(etth1_small.columns)
+    assert np.isfinite(forecast.to_numpy()).all()
+    # forecasts live on the data's scale, not the standardised one
+    last = etth1_small.iloc[-24:]
+    assert (forecast.mean() - last.mean()).abs().lt(5 * etth1_small.std()).all()
+
+
+def test_series_input_returns_series(etth1_small):
+    y = etth1_small["OT"]
+    forecast = NeuralForecaster(encoder="lif", **FAST).fit(y).predict()
+    assert isinstance(forecast, pd.Series) and forecast.name == "OT"
+    assert len(forecast) == 6 and forecast.index[0] == y.index[-1] + pd.Timedelta(hours=1)
+
+
+def test_numpy_input_returns_array(etth1_small):
+    forecast = NeuralForecaster(encoder="gru", **FAST).fit(etth1_small.to_numpy()).predict()
+    assert isinstance(forecast, np.ndarray) and forecast.shape == (6, 3)
+
+
+def test_long_input_returns_long_with_ids(etth1_small):
+    long = pd.concat([
+        pd.DataFrame({"unique_id": col, "ds": etth1_small.index, "y": etth1_small[col].values})
+        for col in ["HUFL", "OT"]
+    ], ignore_index=True)
+    forecast = NeuralForecaster(encoder="ts_lif", **FAST).fit(long).predict()
+    assert list(forecast.columns) == ["unique_id", "ds", "y"]
+    assert forecast.groupby("unique_id").size().to_dict() == {"HUFL": 6, "OT": 6}
+    assert forecast["ds"].min() == etth1_small.index[-1] + pd.Timedelta(hours=1)
+
+
+def test_target_with_covariates(etth1_small):
+    model = NeuralForecaster(encoder="liaf", target="OT", **FAST).fit(etth1_small)
+    assert model.covariate_columns_ == ["HUFL", "MUFL"]
+    forecast = model.predict()
+    assert list(forecast.columns) == ["OT"]
+    # covariates really feed the model: changing them changes the forecast
+    changed = etth1_small.copy()
+    changed.iloc[-5:, 0] += 50.0
+    assert not np.allclose(model.predict(changed).to_numpy(), forecast.to_numpy())
+
+
+def test_X_covariates_equal_target_selection(etth1_small):
+    y, X = etth1_small[["OT"]], etth1_small[["HUFL", "MUFL"]]
+    a = NeuralForecaster(encoder="gru", **FAST).fit(y, X).predict(y, X)
+    b = NeuralForecaster(encoder="gru", target="OT", **FAST).fit(
+        pd.concat([y, X], axis=1)).predict()
+    assert list(a.columns) == ["OT"]
+    assert a.shape == b.shape
+
+
+def test_channel_mixing_and_encoder_options(etth1_small):
+    for kwargs in ({"channel_independent": False}, {"encoding": "conv"},
+                   {"encoding": "delta", "spike_steps": 2, "readout": "mean"},
+                   {"num_layers": 2, "dropout": 0.1}):
+        forecast = NeuralForecaster(encoder="ts_lif", **FAST, **kwargs).fit(etth1_small).predict()
+        assert forecast.shape == (6, 3) and np.isfinite(forecast.to_numpy()).all()
+
+
+def test_predict_on_new_history_without_refit(etth1_small):
+    model = NeuralForecaster(encoder="da_lif", **FAST).fit(etth1_small.iloc[:300])
+    weights = {k: v.clone() for k, v in model.module_.state_dict().items()}
+    forecast = model.predict(etth1_small)
+    assert forecast.index[0] == etth1_small.index[-1] + pd.Timedelta(hours=1)
+    assert all(torch.equal(weights[k], v) for k, v in model.module_.state_dict().items())
+
+
+def test_predict_with_too_short_history_says_what_is_needed(etth1_small):
+    model = NeuralForecaster(encoder="gru", **FAST).fit(etth1_small)
+    with pytest.raises(DataValidationError, match="at least 24"):
+        model.predict(etth1_small.iloc[:10])
+    with pytest.raises(DataValidationError, match="missing"):
+        model.predict(etth1_small[["HUFL"]])
+
+
+def test_sklearn_contract(etth1_small):
+    model = NeuralForecaster(encoder="plif", hidden_size=16, lookback=24, horizon=6)
+    params = model.get_params()
+    assert params["encoder"] == "plif" and params["hidden_size"] == 16
+    copy = clone(model)
+    assert copy.get_params() == params and copy is not model
+    model.set_params(hidden_size=4, verbose=False, max_epochs=1)
+    assert model.hidden_size == 4
+    assert model.fit(etth1_small) is model
+    assert not hasattr(clone(model), "module_")
+
+
+def test_unknown_encoder_lists_valid_names(etth1_small):
+    with pytest.raises(ValueError, match="ts_lif"):
+        NeuralForecaster(encoder="transformer", **FAST).fit(etth1_small)
+
+
+def test_same_seed_same_predictions(etth1_small):
+    a = NeuralForecaster(encoder="ts_lif", random_state=3, **FAST).fit(etth1_small).predict()
+    b = NeuralForecaster(encoder="ts_lif", random_state=3, **FAST).fit(etth1_small).predict()
+    c = NeuralForecaster(encoder="ts_lif", random_state=4, **FAST).fit(etth1_small).predict()
+    pd.testing.assert_frame_equal(a, b)
+    assert not np.allclose(a.to_numpy(), c.to_numpy())
+
+
+def test_save_load_round_trip(tmp_path, etth1_small):
+    model = NeuralForecaster(encoder="tc_lif", **FAST).fit(etth1_small)
+    path = tmp_path / "model.safetensors"
+    model.save(path)
+    loaded = NeuralForecaster.load(path)
+    pd.testing.assert_frame_equal(loaded.predict(), model.predict())
+    pd.testing.assert_frame_equal(loaded.predict(etth1_small.iloc[:200]),
+                                  model.predict(etth1_small.iloc[:200]))
+    assert loaded.get_params() == model.get_params()
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]  # no temp files left
+
+
+def test_truncated_or_tampered_file_is_rejected(tmp_path, etth1_small):
+    model = NeuralForecaster(encoder="gru", **FAST).fit(etth1_small)
+    path = tmp_path / "model.safetensors"
+    model.save(path)
+    data = path.read_bytes()
+    (tmp_path / "truncated.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelFileError):
+        NeuralForecaster.load(tmp_path / "truncated.safetensors")
+    (tmp_path / "garbage.safetensors").write_bytes(b"\x00" * 64)
+    with pytest.raises(ModelFileError):
+        NeuralForecaster.load(tmp_path / "garbage.safetensors")
+    with pytest.raises(ModelFileError, match="does not exist"):
+        NeuralForecaster.load(tmp_path / "missing.safetensors")
+
+
+def test_early_stopping_restores_best_weights(etth1_small):
+    from spikecast.data.windows import WindowDataModule
+
+    model = NeuralForecaster(encoder="gru", lookback=24, horizon=6, hidden_size=8,
+                             max_epochs=6, early_stopping_patience=1, lr=0.05,
+                             val_size=0.25, verbose=False).fit(etth1_small)
+    dm = WindowDataModule(etth1_small, lookback=24, horizon=6, val_size=0.25)
+    dm.setup()
+    x, y = next(iter(torch.utils.data.DataLoader(dm._dataset("val"), batch_size=10_000)))
+    with torch.no_grad():
+        val_loss = torch.mean((model.module_(x) - y) ** 2).item()
+    assert val_loss == pytest.approx(model.best_val_loss_, rel=1e-4)
+
+
+def test_quantile_forecasts(etth1_small):
+    model = NeuralForecaster(encoder="lstm", loss="quantile", quantiles=[0.1, 0.5, 0.9],
+                             target="OT", **FAST).fit(etth1_small)
+    quantiles = model.predict_quantiles()
+    assert sorted(quantiles) == [0.1, 0.5, 0.9]
+    assert all(q.shape == (6, 1) for q in quantiles.values())
+    pd.testing.assert_frame_equal(quantiles[0.5], model.predict())
+    with pytest.raises(DataValidationError, match="quantile"):
+        NeuralForecaster(encoder="gru", **FAST).fit(etth1_small).predict_quantiles()
