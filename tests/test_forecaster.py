@@ -94,7 +94,7 @@ def test_predict_with_too_short_history_says_what_is_needed(etth1_small):
     model = NeuralForecaster(encoder="gru", **FAST).fit(etth1_small)
     with pytest.raises(DataValidationError, match="at least 24"):
         model.predict(etth1_small.iloc[:10])
-    with pytest.raises(DataValidationError, match="missing"):
+    with pytest.raises(DataValidationError, match="differ from those seen in fit"):
         model.predict(etth1_small[["HUFL"]])
 
 
