@@ -10,6 +10,8 @@ import sys
 
 from spikecast import __version__
 
+LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
+
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -18,13 +20,23 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"spikecast {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in LIGHTNING_COMMANDS:
+        sub.add_parser(name, help=f"Lightning CLI: {name} a ForecastModule (--config FILE, "
+                       "--print_config, any Trainer flag)", add_help=False)
     sub.add_parser("demo", help="run the demo backtest on an embedded dataset")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``spikecast`` command."""
+    from_command_line = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in LIGHTNING_COMMANDS:
+        from spikecast.lightning_cli import run_lightning_cli
+
+        # LightningCLI reads sys.argv itself; passing args too would be flagged as a mistake
+        run_lightning_cli(None if from_command_line else argv)
+        return 0
     parser = _build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

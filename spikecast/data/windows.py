@@ -13,10 +13,12 @@ training rows only.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import lightning.pytorch as pl
 import numpy as np
+import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -118,13 +120,26 @@ def _rows(size, n: int, what: str) -> int:
     return int(size)
 
 
+def _read_csv(path: str) -> pd.DataFrame:
+    """A CSV file whose first column is the time index."""
+    if not os.path.isfile(path):
+        raise DataValidationError(f"data file {path} does not exist")
+    frame = pd.read_csv(path, index_col=0, parse_dates=True)
+    if isinstance(frame.index, pd.DatetimeIndex) and frame.index.freq is None:
+        inferred = pd.infer_freq(frame.index) if len(frame) > 2 else None
+        if inferred is not None:
+            frame = frame.asfreq(inferred)
+    return frame
+
+
 class WindowDataModule(pl.LightningDataModule):
     """Train / validation / test / predict windows over one or many series.
 
     Args:
         data: the series: a wide DataFrame, Series, array, long DataFrame (unique_id, ds, y),
-            a :class:`~spikecast.data.frames.Panel`, or a dataset name for
-            :func:`spikecast.data.load_dataset`.
+            a :class:`~spikecast.data.frames.Panel`, a dataset name for
+            :func:`spikecast.data.load_dataset`, or the path of a CSV file whose first column
+            is the time index.
         lookback: input window length ``L``.
         horizon: forecast length ``H``.
         target: the columns to forecast (default: all); the others are past covariates.
@@ -178,7 +193,9 @@ class WindowDataModule(pl.LightningDataModule):
         """The validated series (loaded on first access)."""
         if self._panel is None:
             data = self.data
-            if isinstance(data, str):
+            if isinstance(data, str) and data.lower().endswith(".csv"):
+                data = _read_csv(data)
+            elif isinstance(data, str):
                 from spikecast.data.datasets import load_dataset
 
                 data = load_dataset(data, data_dir=self.data_dir)
