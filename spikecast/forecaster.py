@@ -326,6 +326,42 @@ class NeuralForecaster(BaseForecaster):
         return {q: self._format(panel, list(out[..., i]))
                 for i, q in enumerate(self.module_.quantiles)}
 
+    # ------------------------------------------------------------------ cost
+    def efficiency(self, y=None, X=None, max_windows: int = 256) -> dict:
+        """Parameters, firing rates, operations, estimated energy and CPU latency.
+
+        Runs the model on up to ``max_windows`` windows spread evenly over ``y`` (default: the
+        training data) and counts, per synaptic layer, the synaptic operations (firing rate x
+        MACs, 0.9 pJ each) against the multiply-accumulates of the same architecture run as
+        an ANN (4.6 pJ each); see :mod:`spikecast.efficiency` for the convention.
+
+        Returns:
+            dict with ``params``, ``firing_rates`` (per spiking layer), ``sops``,
+            ``macs_ann``, ``energy_pj``, ``energy_ann_pj``, ``energy_ratio`` (SNN / ANN),
+            ``latency_ms`` per window, and ``layers`` (a DataFrame, one row per layer).
+        """
+        from spikecast.efficiency import measure_costs
+
+        check_is_fitted(self, "module_")
+        panel = self._prediction_panel(y, X)
+        L = int(self.lookback)
+        starts = [(i, s) for i, v in enumerate(panel.values) for s in range(len(v) - L + 1)]
+        if not starts:
+            raise DataValidationError(f"efficiency needs series of at least lookback={L} rows")
+        pick = np.linspace(0, len(starts) - 1, min(max_windows, len(starts))).round()
+        block = np.stack([panel.values[i][s:s + L] for i, s in
+                          (starts[int(k)] for k in pick)])
+        windows = torch.as_tensor(np.ascontiguousarray(self.scaler_.transform(block)),
+                                  dtype=torch.float32)
+        report = measure_costs(self.module_.network, windows)
+        report["energy_ratio"] = report["energy_pj"] / report["energy_ann_pj"]
+        report["layers"] = pd.DataFrame([
+            {"layer": c.name, "input": c.input_kind, "input_rate": c.input_rate,
+             "macs": c.macs, "sops": c.sops, "energy_pj": c.energy_pj}
+            for c in report["layers"]
+        ])
+        return report
+
     # ------------------------------------------------------------------ persistence
     def save(self, path) -> None:
         """Save the fitted model to one safetensors file (weights + JSON metadata).
