@@ -200,7 +200,7 @@ class NeuralForecaster(BaseForecaster):
             panel, lookback=int(self.lookback), horizon=int(self.horizon),
             target=self.target_columns_, split="ratio", val_size=self.val_size, test_size=0,
             batch_size=int(self.batch_size), stride=int(self.stride), scale=True,
-            shuffle=True, missing=self.missing,
+            shuffle=True, seed=int(self.random_state or 0), missing=self.missing,
         )
 
     def _build_module(self, n_columns: int) -> ForecastModule:

@@ -20,7 +20,7 @@ import lightning.pytorch as pl
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from spikecast.data.frames import Panel, to_panel
 from spikecast.exceptions import DataValidationError
@@ -75,6 +75,31 @@ class StandardScaler:
     def inverse_transform(self, values: np.ndarray, columns=slice(None)) -> np.ndarray:
         """Undo :meth:`transform`."""
         return values * self.std[columns] + self.mean[columns]
+
+
+class EpochShuffleSampler(Sampler[int]):
+    """A random order of ``n`` windows that depends only on ``seed`` and the epoch.
+
+    Lightning calls :meth:`set_epoch` before every epoch, so a run resumed from a checkpoint
+    sees exactly the batches an uninterrupted run would have seen (a sampler drawing from the
+    global RNG would not).
+    """
+
+    def __init__(self, n: int, seed: int = 0):
+        self.n = n
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the permutation of ``epoch``."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=generator).tolist())
 
 
 class WindowDataset(Dataset):
@@ -151,7 +176,8 @@ class WindowDataModule(pl.LightningDataModule):
         batch_size: windows per batch.
         stride: step between training window starts (validation and test use stride 1).
         scale: standardise every column with statistics of the training rows.
-        shuffle: shuffle training windows.
+        shuffle: shuffle training windows (a new order every epoch, from ``seed``).
+        seed: seed of the shuffling order.
         num_workers: DataLoader workers.
         data_dir: where datasets are looked up when ``data`` is a name.
         missing: missing-value policy for :func:`~spikecast.data.frames.to_panel`.
@@ -161,8 +187,8 @@ class WindowDataModule(pl.LightningDataModule):
                  target: list[str] | str | None = None, split: str = "ratio",
                  val_size: float | int = 0.2, test_size: float | int = 0.0,
                  batch_size: int = 32, stride: int = 1, scale: bool = True,
-                 shuffle: bool = True, num_workers: int = 0, data_dir: str | None = None,
-                 missing: str = "raise"):
+                 shuffle: bool = True, seed: int = 0, num_workers: int = 0,
+                 data_dir: str | None = None, missing: str = "raise"):
         super().__init__()
         for name, value in (("lookback", lookback), ("horizon", horizon),
                             ("batch_size", batch_size), ("stride", stride)):
@@ -181,6 +207,7 @@ class WindowDataModule(pl.LightningDataModule):
         self.stride = int(stride)
         self.scale = scale
         self.shuffle = shuffle
+        self.seed = seed
         self.num_workers = num_workers
         self.data_dir = data_dir
         self.missing = missing
@@ -306,8 +333,10 @@ class WindowDataModule(pl.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         """Shuffled training windows."""
-        return DataLoader(self._dataset("train"), batch_size=self.batch_size,
-                          shuffle=self.shuffle, num_workers=self.num_workers)
+        dataset = self._dataset("train")
+        sampler = EpochShuffleSampler(len(dataset), self.seed) if self.shuffle else None
+        return DataLoader(dataset, batch_size=self.batch_size, sampler=sampler,
+                          num_workers=self.num_workers)
 
     def val_dataloader(self) -> DataLoader:
         """Validation windows in order (an empty list when there are none)."""
