@@ -233,11 +233,15 @@ class NeuralForecaster(BaseForecaster):
                         raise DataValidationError(
                             f"no checkpoint to resume from: {ckpt_path} does not exist"
                         )
+            # "best" keeps the weights to restore; "last" is rewritten every epoch so that an
+            # interrupted run can resume from its latest state.
             checkpoint = ModelCheckpoint(
                 dirpath=ckpt_dir, filename="best", monitor="val_loss" if has_val else None,
-                mode="min", save_top_k=1, save_last=True,
+                mode="min", save_top_k=1, enable_version_counter=False,
             )
-            callbacks = [checkpoint]
+            last = ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None,
+                                   save_top_k=1, enable_version_counter=False)
+            callbacks = [checkpoint, last]
             if has_val and self.early_stopping_patience is not None:
                 callbacks.append(EarlyStopping(monitor="val_loss", mode="min",
                                                patience=int(self.early_stopping_patience)))
