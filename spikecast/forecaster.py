@@ -261,10 +261,13 @@ class NeuralForecaster(BaseForecaster):
                                      callbacks=callbacks, default_root_dir=ckpt_dir, **kwargs)
                 trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
             self.fit_time_s_ = time.perf_counter() - start
-            best = checkpoint.best_model_path
+            # under DDP every rank uses rank 0's checkpoint directory (ModelCheckpoint
+            # broadcasts it), so all ranks restore the same best weights
+            best = trainer.strategy.broadcast(checkpoint.best_model_path)
             if has_val and best and os.path.exists(best):
                 state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
                 module.load_state_dict(state)
+            trainer.strategy.barrier()  # rank 0 must not delete its directory before others read
             self.best_val_loss_ = (float(checkpoint.best_model_score)
                                    if has_val and checkpoint.best_model_score is not None
                                    else None)
