@@ -210,11 +210,11 @@ def to_panel(data, *, missing: str = "raise", what: str = "y", min_length: int =
     Raises:
         DataValidationError: with a message naming the column, row or series at fault.
     """
-    if isinstance(data, Panel):
-        return data
     if data is None:
         raise DataValidationError(f"{what} is None; pass a DataFrame, Series or 2-D array")
-    if isinstance(data, pd.DataFrame) and set(LONG_COLUMNS).issubset(data.columns):
+    if isinstance(data, Panel):  # already validated; only the length check applies
+        panel = data
+    elif isinstance(data, pd.DataFrame) and set(LONG_COLUMNS).issubset(data.columns):
         panel = _long_to_panel(data, missing, what)
     elif isinstance(data, pd.DataFrame):
         panel = _wide_to_panel(data, "wide", None, missing, what)
