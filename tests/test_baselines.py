@@ -11,6 +11,7 @@ import pytest
 import statsmodels.datasets
 from sklearn.base import clone
 from sklearn.linear_model import Ridge
+from threadpoolctl import threadpool_limits
 
 from spikecast.baselines import (
     ARIMAForecaster,
@@ -26,6 +27,14 @@ from spikecast.baselines import (
 from spikecast.exceptions import DataValidationError
 
 H = 6
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    """statsmodels makes many tiny BLAS calls; with two xdist workers on two cores, spinning
+    OpenBLAS threads make them ~30x slower. One BLAS thread per worker avoids that."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -295,3 +304,15 @@ def test_docstrings():
 
     for name in B.__all__:
         assert getattr(B, name).__doc__, name
+
+
+def test_warnings_the_user_ignores_are_not_reported(etth1_full):
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, EstimationWarning
+
+    y = etth1_full.iloc[:300][["HUFL", "OT", "LULL"]]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=ConvergenceWarning)
+        warnings.filterwarnings("ignore", category=EstimationWarning)
+        model = ARIMAForecaster(horizon=H, order=(3, 0, 3)).fit(y)
+    assert model.fit_warnings_ == [] and caught == []

@@ -41,11 +41,28 @@ def where(uid, column, kind: str) -> str:
     return f"column {column!r}" if uid is None else f"series {uid!r} column {column!r}"
 
 
+def ignored_by_filters(category: type[Warning], message: str) -> bool:
+    """Whether the active warning filters (``warnings.filterwarnings``, pytest's
+    ``filterwarnings``) would ignore a warning of ``category`` with ``message``.
+
+    Warnings are recorded with the ``"always"`` action so that they can be counted; this
+    check keeps the summaries from reporting what the user chose to ignore. Filters tied to
+    a module or line number are not evaluated (they never match here).
+    """
+    for action, msg, cat, module, lineno in warnings.filters:
+        if msg is not None and not msg.match(message):
+            continue
+        if not issubclass(category, cat) or module is not None or lineno:
+            continue
+        return action == "ignore"
+    return False
+
+
 class WarningLog:
     """Collects warnings by location and reports them as one :class:`ModelWarning`."""
 
     def __init__(self):
-        self.records: list[dict] = []
+        self._caught: list[tuple[str, warnings.WarningMessage]] = []
 
     def run(self, location: str, fn, *args):
         """Call ``fn(*args)`` while recording (and suppressing) its warnings."""
@@ -54,24 +71,29 @@ class WarningLog:
             try:
                 return fn(*args)
             finally:
-                for w in caught:
-                    self.records.append({
-                        "location": location,
-                        "category": w.category.__name__,
-                        "message": str(w.message).strip().splitlines()[0][:200]
-                        if str(w.message).strip() else "",
-                    })
+                self._caught.extend((location, w) for w in caught)
 
-    def report(self, owner: str, stage: str, n_models: int, stacklevel: int = 4) -> None:
-        """Emit one :class:`ModelWarning` summarising everything recorded (if anything)."""
-        if not self.records:
-            return
+    def report(self, owner: str, stage: str, n_models: int, stacklevel: int = 4
+               ) -> list[dict]:
+        """Emit one :class:`ModelWarning` summarising what was recorded, leaving out what
+        the active filters ignore; returns the reported records
+        (``{"location", "category", "message"}``)."""
+        records = []
+        for location, w in self._caught:
+            text = str(w.message)
+            if ignored_by_filters(w.category, text):
+                continue
+            first = text.strip().splitlines()[0][:200] if text.strip() else ""
+            records.append({"location": location, "category": w.category.__name__,
+                            "message": first})
+        if not records:
+            return records
         groups: dict[tuple[str, str], list[str]] = {}
-        for r in self.records:
+        for r in records:
             groups.setdefault((r["category"], r["message"]), []).append(r["location"])
-        n_locations = len({r["location"] for r in self.records})
+        n_locations = len({r["location"] for r in records})
         lines = [
-            f"{owner}.{stage}: statsmodels issued {len(self.records)} warning(s) on "
+            f"{owner}.{stage}: statsmodels issued {len(records)} warning(s) on "
             f"{n_locations} of {n_models} model(s) (collected and reported once):"
         ]
         for (category, message), locations in groups.items():
@@ -81,6 +103,7 @@ class WarningLog:
             more = f", +{len(counts) - 5} more" if len(counts) > 5 else ""
             lines.append(f"  - {category} x{len(locations)}: {message} [{shown}{more}]")
         warnings.warn("\n".join(lines), ModelWarning, stacklevel=stacklevel)
+        return records
 
 
 # --------------------------------------------------------------------------- base classes
@@ -172,8 +195,7 @@ class LocalModelForecaster(BaselineForecaster):
                 + " (see fallbacks_)", ModelWarning, stacklevel=4)
         self.models_ = models
         self.series_ids_ = list(panel.ids)
-        self.fit_warnings_ = log.records
-        log.report(name, "fit", len(models))
+        self.fit_warnings_ = log.report(name, "fit", len(models))
 
     def _series_position(self, uid) -> int:
         try:

@@ -244,8 +244,7 @@ class VARForecaster(BaselineForecaster):
         self.models_ = models
         self.k_ar_ = [int(m.k_ar) for m in models]
         self.series_ids_ = list(panel.ids)
-        self.fit_warnings_ = log.records
-        log.report("VARForecaster", "fit", len(models))
+        self.fit_warnings_ = log.report("VARForecaster", "fit", len(models))
 
     def _predict(self, panel: Panel) -> list[np.ndarray]:
         H = int(self.horizon)
