@@ -38,13 +38,13 @@ H = 6
 NEURAL = dict(lookback=24, horizon=H, hidden_size=8, max_epochs=1, batch_size=64,
               verbose=False)
 
+
 @pytest.fixture(autouse=True, scope="module")
 def _one_blas_thread():
     """statsmodels makes many tiny BLAS calls; with two xdist workers on two cores, spinning
     OpenBLAS threads make them ~30x slower. One BLAS thread per worker avoids that."""
     with threadpool_limits(limits=1, user_api="blas"):
         yield
-
 
 
 @pytest.fixture
