@@ -353,3 +353,22 @@ def test_data_after_a_cutoff_never_changes_its_forecast(name, refit, window, ett
     np.testing.assert_array_equal(other.loc[early, "y_pred"], base.loc[early, "y_pred"])
     # the test is sensitive: later cutoffs do see the change
     assert not np.allclose(other.loc[~early, "y_pred"], base.loc[~early, "y_pred"])
+
+
+def test_model_failure_names_series_column_and_cutoff(ett):
+    from spikecast.baselines import ModelError
+
+    data = ett.copy()
+    data["HUFL"] = data["HUFL"].abs() + 1.0  # positive: multiplicative seasonality works
+    model = ETSForecaster(horizon=H, seasonal="mul", seasonal_periods=24)
+    data.iloc[:, 1] = data.iloc[:, 1] - 40.0  # OT becomes negative: it cannot
+    with pytest.raises(ModelError, match="column 'OT'") as info:
+        backtest(model, data, start=250, stride=20, progress=False, n_jobs=1)
+    notes = getattr(info.value, "__notes__", [])
+    assert not notes or "cutoff" in notes[0]
+    fallback = ETSForecaster(horizon=H, seasonal="mul", seasonal_periods=24,
+                             fallback=NaiveForecaster(horizon=H))
+    with pytest.warns(BacktestWarning, match="used the fallback NaiveForecaster"):
+        out = backtest(fallback, data, start=250, stride=20, progress=False)
+    ot = out[out["unique_id"] == "OT"]
+    np.testing.assert_array_equal(ot.groupby("cutoff")["y_pred"].nunique(), 1)  # naive

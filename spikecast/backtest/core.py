@@ -121,16 +121,23 @@ def _output_arrays(output, panel: Panel, targets: list[str]) -> list[np.ndarray]
 
 
 # --------------------------------------------------------------------------- one group
-def _run_group(estimator, y_fit, X_fit, predict_on):
+def _run_group(estimator, y_fit, X_fit, predict_on, cutoff_label):
     """Fit a copy of ``estimator`` once and forecast after every history in ``predict_on``.
 
-    Runs in a joblib worker. Warnings are recorded and returned, to be reported once.
+    Runs in a joblib worker. Warnings are recorded and returned, to be reported once; an
+    error gets a note saying at which cutoff it happened.
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         est = clone(estimator)
         t0 = time.perf_counter()
-        est.fit(y_fit, X_fit)
+        try:
+            est.fit(y_fit, X_fit)
+        except Exception as err:
+            if hasattr(err, "add_note"):  # Python >= 3.11
+                err.add_note(f"(backtest: while fitting on the data up to cutoff "
+                             f"{cutoff_label!r})")
+            raise
         t1 = time.perf_counter()
         panels = [est._prediction_panel(y, X) for y, X in predict_on]
         forecasts = est._predict_panels(panels)
@@ -299,6 +306,7 @@ def backtest(forecaster, y, *, start, stride: int = 1, window: str = "expanding"
                 _slice(y_panel, list(starts[f]), list(ends[f])),
                 _slice(X_panel, list(starts[f]), list(ends[f])),
                 predict_on,
+                timeline[positions[f]],
             )
 
     name = type(forecaster).__name__
