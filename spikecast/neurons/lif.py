@@ -1,0 +1,97 @@
+"""Leaky integrate-and-fire (LIF), the reference point of every other neuron."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from spikecast.neurons.base import RESETS, BaseNeuron
+
+__all__ = ["LIF"]
+
+
+class LIF(BaseNeuron):
+    r"""Leaky integrate-and-fire neuron (decay_input form, as in SpikingJelly's ``LIFNode``).
+
+    Equations (``k = 1/τ``; NEURONS.md, "LIF"):
+
+    - charge: ``h[t] = v[t-1] + (I[t] - (v[t-1] - v_reset)) / τ``
+      (``decay_input=False``: ``h[t] = v[t-1] - (v[t-1] - v_reset) / τ + I[t]``)
+    - fire:   ``s[t] = Θ(h[t] - θ)``
+    - reset:  hard ``v[t] = h[t]·(1 - s[t]) + v_reset·s[t]`` or soft ``v[t] = h[t] - θ·s[t]``
+    - output: ``s[t]``
+
+    The charge is evaluated as ``(1 - k)·v + k·(I + v_reset)`` (algebraically the same), so
+    that with ``τ = 2`` it is bit-identical to DA-LIF at ``α = β = 0.5``.
+
+    Reference: W. Gerstner, W. M. Kistler, R. Naud, L. Paninski, *Neuronal Dynamics*,
+    Cambridge University Press, 2014 (discrete form of W. Fang et al., SpikingJelly,
+    Science Advances 2023).
+
+    Args:
+        tau: membrane time constant ``τ`` (> 0; ``τ = 1`` keeps no memory).
+        threshold: firing threshold ``θ``.
+        v_reset: reset (and resting) potential.
+        reset: ``"hard"`` (to ``v_reset``) or ``"soft"`` (subtract ``θ``).
+        detach_reset: detach the spike in the reset path.
+        decay_input: scale the input by ``1/τ`` (the form NEURONS.md specifies).
+        surrogate, alpha: surrogate gradient (default atan, α = 2).
+        num_features: size of the last input dimension (unused by LIF; accepted so that
+            every neuron takes the same arguments).
+        backend: ``"auto"``, ``"reference"`` or ``"fused"`` (see :class:`BaseNeuron`).
+
+    State: ``("v",)``.
+    """
+
+    state_names = ("v",)
+
+    def __init__(self, tau: float = 2.0, threshold: float = 1.0, v_reset: float = 0.0,
+                 reset: str = "hard", detach_reset: bool = False, decay_input: bool = True,
+                 surrogate: str = "atan", alpha: float | None = None,
+                 num_features: int | None = None, backend: str = "auto"):
+        super().__init__(num_features=num_features, surrogate=surrogate, alpha=alpha,
+                         detach_reset=detach_reset, per_channel=False, backend=backend)
+        self._init_lif(threshold, v_reset, reset, decay_input)
+        tau = float(tau)
+        if not (tau > 0 and math.isfinite(tau)):
+            raise ValueError(f"tau must be a positive finite number, got {tau}")
+        self.tau = tau
+
+    def _init_lif(self, threshold: float, v_reset: float, reset: str,
+                  decay_input: bool) -> None:
+        if reset not in RESETS:
+            raise ValueError(f"unknown reset {reset!r}; valid resets: {list(RESETS)}")
+        self.threshold = float(threshold)
+        self.v_reset = float(v_reset)
+        self.reset = reset
+        self.decay_input = bool(decay_input)
+
+    def _coefficients(self, x: torch.Tensor) -> tuple:
+        return (1.0 / self.tau,)
+
+    def _step_impl(self, x_t, state, coeffs):
+        (v,) = state
+        (k,) = coeffs
+        # charge
+        if self.decay_input:
+            drive = x_t + self.v_reset if self.v_reset != 0.0 else x_t
+            h = (1 - k) * v + k * drive
+        elif self.v_reset != 0.0:
+            h = (1 - k) * v + k * self.v_reset + x_t
+        else:
+            h = (1 - k) * v + x_t
+        # fire
+        s = self.fire(h, self.threshold)
+        # reset
+        sr = self._reset_spike(s)
+        if self.reset == "hard":
+            v = h * (1 - sr) + self.v_reset * sr
+        else:
+            v = h - self.threshold * sr
+        return s, (v,), (s,)
+
+    def extra_repr(self) -> str:
+        return (f"tau={self.tau}, threshold={self.threshold}, v_reset={self.v_reset}, "
+                f"reset={self.reset!r}, decay_input={self.decay_input}, "
+                + super().extra_repr())
