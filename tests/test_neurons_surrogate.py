@@ -1,0 +1,146 @@
+"""Surrogate gradients: exact step forward, the NEURONS.md formulas backward."""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+import pytest
+import torch
+
+from spikecast.neurons import surrogate
+
+NAMES = ["atan", "sigmoid", "rect", "triangle"]
+DEFAULTS = {"atan": 2.0, "sigmoid": 4.0, "rect": 1.0, "triangle": 1.0}
+
+
+# The NEURONS.md table, written out independently of the package.
+def formula(name: str, x: torch.Tensor, a: float) -> torch.Tensor:
+    if name == "atan":
+        return (a / 2) / (1 + (math.pi / 2 * a * x) ** 2)
+    if name == "sigmoid":
+        sg = 1 / (1 + torch.exp(-a * x))
+        return a * sg * (1 - sg)
+    if name == "rect":
+        return torch.where(x.abs() < 0.5 / a, torch.full_like(x, a), torch.zeros_like(x))
+    if name == "triangle":
+        return torch.where(a - a * a * x.abs() > 0, a - a * a * x.abs(), torch.zeros_like(x))
+    raise AssertionError(name)
+
+
+# Smooth primitives whose derivative is the surrogate (for finite differences).
+def primitive(name: str, x: torch.Tensor, a: float) -> torch.Tensor:
+    if name == "atan":
+        return torch.atan(math.pi / 2 * a * x) / math.pi + 0.5
+    if name == "sigmoid":
+        return torch.sigmoid(a * x)
+    if name == "rect":
+        return torch.clamp(a * x, -0.5, 0.5) + 0.5
+    if name == "triangle":
+        u = torch.clamp(x.abs(), max=1 / a)
+        return torch.sign(x) * (a * u - a * a * u * u / 2) + 0.5
+    raise AssertionError(name)
+
+
+def kinks(name: str, a: float) -> list[float]:
+    return {"rect": [-0.5 / a, 0.5 / a], "triangle": [-1 / a, 0.0, 1 / a]}.get(name, [])
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_forward_is_exact_step(name, dtype):
+    x = torch.tensor([-3.0, -1e-30, -0.0, 0.0, 1e-30, 0.25, 7.0], dtype=dtype)
+    y = surrogate.get(name)(x)
+    assert y.dtype == dtype
+    assert y.tolist() == [0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    big = torch.randn(1000, dtype=dtype)
+    assert torch.equal(surrogate.get(name, 3.0)(big), (big >= 0).to(dtype))
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("alpha", [None, 0.5, 3.0])
+def test_backward_matches_formula(name, alpha):
+    a = DEFAULTS[name] if alpha is None else alpha
+    x = torch.linspace(-3, 3, 601, dtype=torch.float64)
+    x = x[torch.stack([(x - k).abs() > 1e-9 for k in kinks(name, a)]).all(0)] \
+        if kinks(name, a) else x
+    x = x.clone().requires_grad_(True)
+    g = torch.rand_like(x) + 0.5
+    surrogate.get(name, alpha)(x).backward(g)
+    torch.testing.assert_close(x.grad, g * formula(name, x.detach(), a), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("alpha", [None, 0.7, 2.5])
+def test_backward_matches_finite_differences_of_smooth_primitive(name, alpha):
+    a = DEFAULTS[name] if alpha is None else alpha
+    torch.manual_seed(0)
+    x = (torch.rand(400, dtype=torch.float64) - 0.5) * 6 / a
+    eps = 1e-6
+    # stay away from the kinks of the piecewise surrogates
+    for k in kinks(name, a):
+        x = x[(x - k).abs() > 10 * eps]
+    x.requires_grad_(True)
+    surrogate.get(name, alpha)(x).sum().backward()
+    fd = (primitive(name, x.detach() + eps, a) - primitive(name, x.detach() - eps, a)) / (2 * eps)
+    torch.testing.assert_close(x.grad, fd, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("name,peak_at_default", [("atan", 1.0), ("sigmoid", 1.0),
+                                                   ("rect", 1.0), ("triangle", 1.0)])
+def test_default_alpha_and_peak(name, peak_at_default):
+    fn = surrogate.get(name)
+    assert fn.alpha == DEFAULTS[name]
+    x = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    fn(x).backward()
+    assert x.grad.item() == pytest.approx(peak_at_default)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_surrogate_integrates_to_one(name):
+    # Every surrogate is a density: its integral over the real line is 1.
+    a = 1.7
+    x = torch.linspace(-400, 400, 4_000_001, dtype=torch.float64)
+    area = torch.trapezoid(formula(name, x, a), x).item()
+    assert area == pytest.approx(1.0, abs=2e-3)
+
+
+def test_autograd_functions_directly():
+    x = torch.tensor([-0.1, 0.0, 0.3], dtype=torch.float64, requires_grad=True)
+    for fn, name in [(surrogate.ATan, "atan"), (surrogate.Sigmoid, "sigmoid"),
+                     (surrogate.Rect, "rect"), (surrogate.Triangle, "triangle")]:
+        x.grad = None
+        y = fn.apply(x, 1.3)
+        assert y.tolist() == [0.0, 1.0, 1.0]
+        y.sum().backward()
+        torch.testing.assert_close(x.grad, formula(name, x.detach(), 1.3))
+
+
+def test_get_errors_and_available():
+    assert surrogate.available() == sorted(NAMES)
+    with pytest.raises(ValueError) as err:
+        surrogate.get("gauss")
+    for name in NAMES:
+        assert name in str(err.value)
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError):
+            surrogate.get("atan", bad)
+
+
+def test_surrogate_is_picklable_and_comparable():
+    fn = surrogate.get("triangle", 0.8)
+    back = pickle.loads(pickle.dumps(fn))
+    assert back == fn and back.name == "triangle" and back.alpha == 0.8
+    assert fn != surrogate.get("triangle", 0.9)
+    assert "triangle" in repr(fn)
+
+
+def test_no_grad_and_non_leaf_inputs():
+    x = torch.randn(5)
+    with torch.no_grad():
+        y = surrogate.get("atan")(x)
+    assert not y.requires_grad
+    w = torch.randn(5, requires_grad=True)
+    y = surrogate.get("sigmoid")(w * 2)
+    y.sum().backward()
+    torch.testing.assert_close(w.grad, 2 * formula("sigmoid", 2 * w.detach(), 4.0))
