@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(VENV)/bin/spikecast demo
 
 test: $(STAMP)
-	$(VENV)/bin/ruff check spikecast tests benchmarks
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -n 2
 
 lint: $(STAMP)
