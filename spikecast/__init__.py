@@ -12,9 +12,12 @@ import importlib
 __version__ = "0.1.0"
 
 # Heavy submodules (torch, lightning, statsmodels) load on first use, so that
-# `spikecast --version` and `import spikecast` stay fast.
+# `spikecast --version` and `import spikecast` stay fast. (Backtesting stays in
+# `spikecast.backtest`: a function of that name here would be shadowed by the submodule.)
 _LAZY = {
     "NeuralForecaster": "spikecast.forecaster",
+    "load_dataset": "spikecast.data.datasets",
+    "list_datasets": "spikecast.data.datasets",
 }
 
 

@@ -233,15 +233,17 @@ class NeuralForecaster(BaseForecaster):
                         raise DataValidationError(
                             f"no checkpoint to resume from: {ckpt_path} does not exist"
                         )
-            # "best" keeps the weights to restore; "last" is rewritten every epoch so that an
-            # interrupted run can resume from its latest state.
-            checkpoint = ModelCheckpoint(
-                dirpath=ckpt_dir, filename="best", monitor="val_loss" if has_val else None,
-                mode="min", save_top_k=1, enable_version_counter=False,
-            )
+            # "last" is rewritten every epoch so that an interrupted run can resume from its
+            # latest state; with validation, "best" keeps the weights to restore. (Two
+            # unmonitored ModelCheckpoints would share one state key, so without validation
+            # there is only "last".)
             last = ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None,
                                    save_top_k=1, enable_version_counter=False)
-            callbacks = [checkpoint, last]
+            checkpoint = ModelCheckpoint(
+                dirpath=ckpt_dir, filename="best", monitor="val_loss", mode="min",
+                save_top_k=1, enable_version_counter=False,
+            ) if has_val else None
+            callbacks = [last] if checkpoint is None else [checkpoint, last]
             if has_val and self.early_stopping_patience is not None:
                 callbacks.append(EarlyStopping(monitor="val_loss", mode="min",
                                                patience=int(self.early_stopping_patience)))
@@ -263,14 +265,15 @@ class NeuralForecaster(BaseForecaster):
             self.fit_time_s_ = time.perf_counter() - start
             # under DDP every rank uses rank 0's checkpoint directory (ModelCheckpoint
             # broadcasts it), so all ranks restore the same best weights
-            best = trainer.strategy.broadcast(checkpoint.best_model_path)
-            if has_val and best and os.path.exists(best):
-                state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
-                module.load_state_dict(state)
+            if checkpoint is not None:
+                best = trainer.strategy.broadcast(checkpoint.best_model_path)
+                if best and os.path.exists(best):
+                    state = torch.load(best, map_location="cpu", weights_only=True)
+                    module.load_state_dict(state["state_dict"])
             trainer.strategy.barrier()  # rank 0 must not delete its directory before others read
             self.best_val_loss_ = (float(checkpoint.best_model_score)
-                                   if has_val and checkpoint.best_model_score is not None
-                                   else None)
+                                   if checkpoint is not None
+                                   and checkpoint.best_model_score is not None else None)
             self.n_epochs_ = int(trainer.current_epoch)
         self.module_ = module.cpu().eval()
         self.scaler_ = datamodule.scaler

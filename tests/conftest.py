@@ -8,9 +8,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from threadpoolctl import threadpool_limits
 
-# Two xdist workers share two cores: one intra-op thread each avoids oversubscription.
+# Two xdist workers share two cores: one intra-op thread each (torch and the BLAS behind
+# numpy/statsmodels/scikit-learn) avoids oversubscription.
 torch.set_num_threads(1)
+threadpool_limits(1)
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 REPO = Path(__file__).resolve().parents[1]

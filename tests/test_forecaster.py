@@ -173,3 +173,12 @@ def test_quantile_forecasts(etth1_small):
     pd.testing.assert_frame_equal(quantiles[0.5], model.predict())
     with pytest.raises(DataValidationError, match="quantile"):
         NeuralForecaster(encoder="gru", **FAST).fit(etth1_small).predict_quantiles()
+
+
+def test_training_without_validation(etth1_small):
+    """val_size=0 trains on every row: no early stopping, the last epoch's weights, and a
+    checkpoint directory that still supports resuming."""
+    model = NeuralForecaster(encoder="lif", val_size=0, **{**FAST, "max_epochs": 2})
+    model.fit(etth1_small)
+    assert model.best_val_loss_ is None and model.n_epochs_ == 2
+    assert np.isfinite(model.predict().to_numpy()).all()

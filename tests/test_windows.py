@@ -88,3 +88,23 @@ def test_too_short_series_names_the_needed_length():
 def test_bad_lookback_is_rejected(bad):
     with pytest.raises(DataValidationError, match="lookback"):
         WindowDataModule(pd.DataFrame({"a": np.arange(10.0)}), lookback=bad)
+
+
+@pytest.mark.parametrize("protocol", ["p1", "p2"])
+def test_protocol_splits_follow_the_split_helpers(protocol, etth1_full):
+    """The data module's P1/P2 borders are those of spikecast.data.splits, so a model
+    trained through the CLI is scored on exactly the protocol's test windows."""
+    from spikecast.data import splits
+
+    L, H = 96, 24
+    dm = WindowDataModule(etth1_full, lookback=L, horizon=H, split=protocol)
+    (split,) = dm.row_splits()
+    borders = getattr(splits, f"{protocol}_borders")(len(etth1_full), L, horizon=H)
+    if protocol == "p1":  # a frame carries no dataset name: the 0.7/0.1/0.2 ratios
+        assert borders.train.stop == int(len(etth1_full) * 0.7)
+    assert (split.train_end, split.val_end, split.test_end) == (
+        borders.train.stop, borders.val.stop, borders.test.stop)
+    # the first test target is the test border row
+    dm.setup()
+    first_test_start = int(dm.windows["test"][0, 1])
+    assert first_test_start + L == borders.targets("test").start

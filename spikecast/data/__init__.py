@@ -18,6 +18,12 @@ _LAZY = {
     "list_datasets": "spikecast.data.datasets",
     "dataset_card": "spikecast.data.datasets",
     "download_dataset": "spikecast.data.download",
+    "SplitBorders": "spikecast.data.splits",
+    "p1_borders": "spikecast.data.splits",
+    "p2_borders": "spikecast.data.splits",
+    "ratio_borders": "spikecast.data.splits",
+    "split_frame": "spikecast.data.splits",
+    "scale_by_train": "spikecast.data.splits",
 }
 
 
@@ -25,6 +31,10 @@ def __getattr__(name: str):
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'spikecast.data' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))
 
 
 __all__ = ["Panel", "to_panel", *_LAZY]

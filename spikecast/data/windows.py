@@ -262,17 +262,16 @@ class WindowDataModule(pl.LightningDataModule):
         splits = []
         for uid, values in zip(self.panel.ids, self.panel.values):
             n = len(values)
-            if self.split == "p1":
-                from spikecast.data.splits import p1_borders
+            if self.split in ("p1", "p2"):
+                from spikecast.data import splits as protocols
 
-                b = p1_borders(n, self.lookback, dataset=self._dataset_name())
+                borders = getattr(protocols, f"{self.split}_borders")
+                b = borders(n, self.lookback, dataset=self._dataset_name(),
+                            horizon=self.horizon)
                 splits.append(RowSplit(b.train.stop, b.val.stop, b.test.stop))
                 continue
-            if self.split == "p2":
-                n_val, n_test = int(n * 0.2), int(n * 0.2)
-            else:
-                n_val = _rows(self.val_size, n, "val_size")
-                n_test = _rows(self.test_size, n, "test_size")
+            n_val = _rows(self.val_size, n, "val_size")
+            n_test = _rows(self.test_size, n, "test_size")
             train_end = n - n_val - n_test
             if count_windows(train_end, self.lookback, self.horizon) < 1:
                 where = f"series {uid!r}" if uid is not None else "the data"
