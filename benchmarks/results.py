@@ -1,0 +1,276 @@
+"""Accuracy and cost on the benchmark protocols (PROTOCOLS.md): the rows of docs/results.md.
+
+Every neural row is a Lightning CLI run of a config in ``configs/p1`` or ``configs/p2``,
+with the overrides the row lists, followed by a scoring pass over every test window
+(stride 1, no window dropped). Baseline rows are scored on exactly the same windows of the
+same scaled data. Rows accumulate in a CSV (rewritten atomically after every row), so a run
+can be split over several invocations; ``report`` turns the CSV into markdown tables.
+
+    python benchmarks/results.py p1 --models ts_lif gru naive linear --horizons 96
+    python benchmarks/results.py p2 --models ts_lif gru --horizons 24 --seeds 0 1 2
+    python benchmarks/results.py report            # prints the markdown tables
+
+A neural P1 row is reproduced by hand with (from the row's run directory)::
+
+    spikecast fit  --config configs/p1/etth1_ts_lif.yaml --data.horizon 96 ...
+    spikecast test --config configs/p1/etth1_ts_lif.yaml --data.horizon 96 ... \\
+        --ckpt_path <run dir>/checkpoints/best.ckpt
+
+which logs ``test_mse`` and ``test_mae`` (means over test batches weighted by batch size,
+equal to the per-window means this script reports).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from spikecast import metrics
+from spikecast.baselines import LinearForecaster
+from spikecast.efficiency import measure_costs
+from spikecast.models import ENCODERS
+
+REPO = Path(__file__).resolve().parents[1]
+BASELINES = ("naive", "seasonal_naive", "linear")
+PROTOCOL = {
+    "p1": {"lookback": 96, "horizons": (96, 192, 336, 720), "metrics": ("mse", "mae")},
+    "p2": {"lookback": 168, "horizons": (6, 24, 48, 96), "metrics": ("r2", "rse")},
+}
+SEASON = 24  # ETTh1 is hourly: the seasonal naive repeats the last day
+
+
+# --------------------------------------------------------------------------- test windows
+def test_windows(datamodule) -> tuple[torch.Tensor, np.ndarray]:
+    """Every test window of a set-up data module: inputs ``[N, L, C]`` and the scaled
+    targets ``[N, H, C_target]``."""
+    datamodule.setup("test")
+    L, H = datamodule.lookback, datamodule.horizon
+    ids, starts = datamodule.windows["test"].T
+    if len(set(ids.tolist())) != 1:
+        raise ValueError("results are computed on a single series")
+    series = datamodule.series[int(ids[0])]
+    rows = starts[:, None] + torch.arange(L + H)[None, :]
+    block = series[rows]  # [N, L+H, C]
+    targets = block[:, L:, datamodule.target_positions].double().numpy()
+    return block[:, :L], targets
+
+
+def score(protocol: str, y: np.ndarray, y_pred: np.ndarray) -> dict:
+    """The protocol's metrics over all windows, steps and channels (scaled data)."""
+    if protocol == "p1":
+        return {"mse": metrics.mse(y.ravel(), y_pred.ravel()),
+                "mae": metrics.mae(y.ravel(), y_pred.ravel())}
+    C = y.shape[-1]  # P2: RSE's column means are per variable, over all test targets
+    return {"r2": metrics.r2(y, y_pred),
+            "rse": metrics.rse(y.reshape(-1, C), y_pred.reshape(-1, C))}
+
+
+# --------------------------------------------------------------------------- neural rows
+def _config(protocol: str, encoder: str) -> Path:
+    path = REPO / "configs" / protocol / f"etth1_{encoder}.yaml"
+    if not path.exists():
+        raise FileNotFoundError(f"no config {path} for encoder {encoder!r}")
+    return path
+
+
+def neural_row(protocol: str, encoder: str, horizon: int, seed: int, overrides: list[str],
+               run_root: Path) -> dict:
+    """Train one config through the Lightning CLI, restore its best checkpoint, score it."""
+    from spikecast.lightning_cli import run_lightning_cli
+
+    config = _config(protocol, encoder)
+    run_dir = run_root / protocol / f"{encoder}_H{horizon}_seed{seed}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    args = ["--config", str(config), "--data.horizon", str(horizon),
+            "--seed_everything", str(seed),
+            "--trainer.default_root_dir", str(run_dir), *overrides]
+    start = time.perf_counter()
+    with _cwd(run_dir):  # the config's relative checkpoint directory lands in the run dir
+        cli = run_lightning_cli(["fit", *args])
+    train_s = time.perf_counter() - start
+    best = cli.trainer.checkpoint_callback.best_model_path
+    module, datamodule = cli.model, cli.datamodule
+    if best:
+        state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
+        module.load_state_dict(state)
+    module.eval()
+    inputs, targets = test_windows(datamodule)
+    with torch.no_grad():
+        preds = torch.cat([module.point_forecast(chunk) for chunk in torch.split(inputs, 512)])
+    costs = measure_costs(module.network, inputs[:: max(1, len(inputs) // 256)][:256])
+    command = (f"cd {run_dir.relative_to(REPO) if run_dir.is_relative_to(REPO) else run_dir}"
+               f" && spikecast fit {' '.join(_relative(a) for a in args)}")
+    return {
+        **score(protocol, targets, preds.double().numpy()),
+        "epochs": int(cli.trainer.current_epoch), "train_s": round(train_s, 1),
+        "params": int(costs["params"]), "energy_nj": costs["energy_pj"] / 1e3,
+        "energy_ann_nj": costs["energy_ann_pj"] / 1e3,
+        "firing_rate": (float(np.mean(list(costs["firing_rates"].values())))
+                        if costs["firing_rates"] else np.nan),
+        "latency_ms": costs["latency_ms"], "command": command,
+    }
+
+
+# --------------------------------------------------------------------------- baseline rows
+def baseline_row(protocol: str, name: str, horizon: int) -> dict:
+    """Score a classical baseline on the same scaled test windows as the neural rows."""
+    from spikecast.data import WindowDataModule
+
+    lookback = PROTOCOL[protocol]["lookback"]
+    dm = WindowDataModule("etth1", lookback=lookback, horizon=horizon, split=protocol)
+    inputs, targets = test_windows(dm)
+    x = inputs.double().numpy()
+    start = time.perf_counter()
+    if name == "naive":
+        preds = np.repeat(x[:, -1:, :], horizon, axis=1)
+    elif name == "seasonal_naive":
+        reps = -(-horizon // SEASON)
+        preds = np.tile(x[:, -SEASON:, :], (1, reps, 1))[:, :horizon]
+    elif name == "linear":
+        # fitted on the scaled training rows only, one ridge shared by all channels
+        (split,) = dm.row_splits()
+        train = pd.DataFrame(dm.series[0][: split.train_end].double().numpy())
+        model = LinearForecaster(horizon=horizon, lookback=lookback).fit(train)
+        n, L, C = x.shape
+        flat = model._forecast_windows(x.transpose(0, 2, 1).reshape(n * C, L))
+        preds = flat.reshape(n, C, horizon).transpose(0, 2, 1)
+    else:
+        raise ValueError(f"unknown baseline {name!r}; valid: {list(BASELINES)}")
+    return {**score(protocol, targets, preds), "train_s": round(time.perf_counter() - start, 1),
+            "params": (lookback + 1) * horizon if name == "linear" else 0,
+            "command": f"python benchmarks/results.py {protocol} --models {name} "
+                       f"--horizons {horizon}"}
+
+
+# --------------------------------------------------------------------------- bookkeeping
+@contextlib.contextmanager
+def _cwd(path: Path):
+    old = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+def _relative(arg: str) -> str:
+    return os.path.relpath(arg, REPO) if arg.startswith(str(REPO)) else arg
+
+
+def append_row(csv: Path, row: dict) -> None:
+    """Add ``row`` to ``csv`` (replacing a row with the same key), atomically."""
+    frame = pd.read_csv(csv) if csv.exists() else pd.DataFrame()
+    key = ["protocol", "model", "horizon", "seed"]
+    if len(frame):
+        same = (frame[key] == pd.Series({k: row[k] for k in key})).all(axis=1)
+        frame = frame[~same]
+    frame = pd.concat([frame, pd.DataFrame([row])], ignore_index=True)
+    frame = frame.sort_values(key, kind="stable")
+    csv.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=csv.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        frame.to_csv(tmp, index=False)
+        os.replace(tmp, csv)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def run(protocol: str, models: list[str], horizons: list[int], seeds: list[int],
+        overrides: list[str], csv: Path, run_root: Path) -> None:
+    """Compute and record every requested row."""
+    for model in models:
+        for horizon in horizons:
+            for seed in (seeds if model in ENCODERS else [0]):
+                print(f"[{time.strftime('%H:%M:%S')}] {protocol} {model} H={horizon} "
+                      f"seed={seed}", flush=True)
+                if model in ENCODERS:
+                    row = neural_row(protocol, model, horizon, seed, overrides, run_root)
+                else:
+                    row = baseline_row(protocol, model, horizon)
+                row = {"protocol": protocol, "model": model, "horizon": horizon,
+                       "seed": seed, "overrides": " ".join(overrides), **row,
+                       "machine": f"{platform.processor() or platform.machine()}, "
+                                  f"{torch.get_num_threads()} threads",
+                       "torch": torch.__version__}
+                append_row(csv, row)
+                shown = {k: row[k] for k in (*PROTOCOL[protocol]["metrics"], "train_s")}
+                print(f"    {shown}", flush=True)
+
+
+# --------------------------------------------------------------------------- report
+def markdown(frame: pd.DataFrame) -> str:
+    """A pipe table (pandas' ``to_markdown`` needs tabulate, which is not a dependency)."""
+    cells = frame.astype(str).to_numpy().tolist()
+    head = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(row) + " |" for row in cells]
+    return "\n".join(lines)
+
+
+def report(csv: Path) -> str:
+    """Markdown tables: one per protocol, models as rows, horizons as columns."""
+    frame = pd.read_csv(csv)
+    for column in ("params", "train_s", "energy_nj"):  # absent while only baselines ran
+        if column not in frame:
+            frame[column] = np.nan
+    parts = []
+    for protocol, rows in frame.groupby("protocol"):
+        for metric in PROTOCOL[protocol]["metrics"]:
+            stats = rows.groupby(["model", "horizon"])[metric].agg(["mean", "std", "count"])
+
+            def cell(s):
+                if s["count"] > 1:
+                    return f"{s['mean']:.3f} ± {s['std']:.3f} (n={int(s['count'])})"
+                return f"{s['mean']:.3f}"
+
+            table = stats.apply(cell, axis=1).unstack("horizon").fillna("")
+            means = stats["mean"].unstack("horizon")
+            if means.shape[1] == len(PROTOCOL[protocol]["horizons"]):
+                table["avg"] = means.mean(axis=1).map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+            cost = rows.groupby("model").agg(params_max_H=("params", "max"),
+                                             train_s=("train_s", "mean"),
+                                             energy_nj=("energy_nj", "mean"))
+            table = table.join(cost)
+            table["energy_nj"] = table["energy_nj"].map(
+                lambda v: "" if pd.isna(v) else f"{v:.1f}")
+            table["train_s"] = table["train_s"].map(lambda v: f"{v:.0f}")
+            parts.append(f"### {protocol.upper()} {metric.upper()}\n\n"
+                         + markdown(table.reset_index()))
+    return "\n\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: ``p1`` / ``p2`` compute rows, ``report`` prints the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("protocol", choices=["p1", "p2", "report"])
+    parser.add_argument("--models", nargs="+", default=[*ENCODERS, *BASELINES])
+    parser.add_argument("--horizons", nargs="+", type=int)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--csv", type=Path, default=REPO / "docs" / "results.csv")
+    parser.add_argument("--run-root", type=Path, default=REPO / "outputs" / "results")
+    parser.add_argument("--threads", type=int, default=2)
+    args, overrides = parser.parse_known_args(argv)
+    if args.protocol == "report":
+        print(report(args.csv))
+        return
+    unknown = [m for m in args.models if m not in ENCODERS and m not in BASELINES]
+    if unknown:
+        parser.error(f"unknown models {unknown}; valid: {[*ENCODERS, *BASELINES]}")
+    torch.set_num_threads(args.threads)
+    run(args.protocol, args.models, args.horizons or list(PROTOCOL[args.protocol]["horizons"]),
+        args.seeds, overrides, args.csv, args.run_root)
+
+
+if __name__ == "__main__":
+    main()
