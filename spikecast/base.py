@@ -38,6 +38,22 @@ class BaseForecaster(BaseEstimator):
         """The fewest rows a series passed to ``predict`` may have."""
         return 1
 
+    def _length_hint(self, stage: str) -> str:
+        """Why a series needs :meth:`_min_train_length` (``stage="fit"``) or
+        :meth:`_min_predict_length` (``stage="predict"``) rows, and what to change; appended
+        to the too-short message."""
+        lookback = getattr(self, "lookback", None)
+        name = type(self).__name__
+        if isinstance(lookback, (int, np.integer)) and not isinstance(lookback, bool):
+            if stage == "fit":
+                return (f"{name} trains on windows of lookback + horizon = {int(lookback)} + "
+                        f"{getattr(self, 'horizon', '?')} rows; pass a longer series or "
+                        "lower lookback / horizon")
+            return (f"{name} forecasts from the last lookback={int(lookback)} rows; pass a "
+                    "longer history")
+        return (f"the fewest rows {name} can {stage} on with these parameters; pass a "
+                "longer series")
+
     def _fit(self, panel: Panel) -> None:
         """Learn from ``panel`` (all columns; the targets are ``self.target_positions_``)."""
         raise NotImplementedError
@@ -64,9 +80,9 @@ class BaseForecaster(BaseEstimator):
             )
         return int(horizon)
 
-    def _to_panel(self, y, X, min_length: int, what: str = "y") -> Panel:
+    def _to_panel(self, y, X, min_length: int, what: str = "y", stage: str = "fit") -> Panel:
         panel = to_panel(y, missing=getattr(self, "missing", "raise"), what=what,
-                         min_length=min_length)
+                         min_length=min_length, length_hint=self._length_hint(stage))
         if X is None:
             return panel
         covariates = to_panel(X, missing=getattr(self, "missing", "raise"), what="X")
@@ -154,12 +170,19 @@ class BaseForecaster(BaseEstimator):
             if X is not None:
                 raise DataValidationError("pass y together with X at predict time")
             return self.train_panel_
-        panel = self._to_panel(y, X, self._min_predict_length())
+        panel = self._to_panel(y, X, self._min_predict_length(), stage="predict")
         if not self._uses_covariates:
             missing = [c for c in self.target_columns_ if c not in panel.columns]
             if missing:
                 raise DataValidationError(
-                    f"predict: column(s) {missing} seen in fit are missing; got {panel.columns}"
+                    f"predict: column(s) {missing} seen in fit are missing; got "
+                    f"{panel.columns}; pass the columns seen in fit {self.target_columns_}"
+                )
+            unseen = [c for c in panel.columns if c not in self.target_columns_]
+            if unseen and getattr(self, "target", None) is None:
+                raise DataValidationError(
+                    f"predict: column(s) {unseen} were not seen in fit (fit saw "
+                    f"{self.target_columns_}); pass the same columns as in fit"
                 )
             panel = panel.select(self.target_columns_)
         elif panel.columns != self.columns_:

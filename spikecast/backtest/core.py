@@ -59,10 +59,13 @@ def _start_position(start, timeline: pd.Index) -> int:
     if isinstance(start, (int, np.integer)):
         pos = int(start) + (n if start < 0 else 0)
         if not 0 <= pos < n:
-            raise DataValidationError(f"start={start} is outside the {n} rows of the data")
+            raise DataValidationError(
+                f"start={start} is outside the {n} rows of the data; pass a position in "
+                f"[-{n}, {n - 1}] (negative counts from the end) or a fraction such as 0.75"
+            )
         return pos
     if isinstance(start, (float, np.floating)):
-        if not 0.0 < start < 1.0:
+        if not 0.0 < start < 1.0:  # also NaN
             raise DataValidationError(
                 f"a float start is a fraction of the length, strictly between 0 and 1; got {start}"
             )
@@ -77,7 +80,14 @@ def _start_position(start, timeline: pd.Index) -> int:
         pos = int(timeline.searchsorted(label, side="right")) - 1
         if pos < 0:
             raise DataValidationError(
-                f"start={start!r} lies before the first observation {timeline[0]!r}"
+                f"start={start!r} lies before the first observation {timeline[0]!r}; "
+                "choose a start inside the data"
+            )
+        if label > timeline[-1]:
+            raise DataValidationError(
+                f"start={start!r} lies after the last observation {timeline[-1]!r}; the "
+                "first cutoff must leave a horizon of data after it, so choose an earlier "
+                "start"
             )
         return pos
     raise DataValidationError(
@@ -253,11 +263,32 @@ def backtest(forecaster, y, *, start, stride: int = 1, window: str = "expanding"
             "all rows up to each cutoff"
         )
     every = _check_refit(refit)
+    if n_jobs is not None and (isinstance(n_jobs, bool)
+                               or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0):
+        raise DataValidationError(
+            f"n_jobs must be None, a positive number of workers or -1 (all cores), got "
+            f"{n_jobs!r}"
+        )
 
     missing = getattr(forecaster, "missing", "raise")
     y_panel = to_panel(y, missing=missing, what="y")
     X_panel = None if X is None else to_panel(X, missing=missing, what="X")
+    if X_panel is not None:
+        if X_panel.kind == "long" or y_panel.kind == "long":
+            raise DataValidationError(
+                "X: covariates are supported for wide data (DataFrame, Series, array) only")
+        if not X_panel.indexes[0].equals(y_panel.indexes[0]):
+            raise DataValidationError(
+                f"X must have the same index as y (y has {len(y_panel.indexes[0])} rows from "
+                f"{y_panel.indexes[0][0]!r}, X has {len(X_panel.indexes[0])} rows from "
+                f"{X_panel.indexes[0][0]!r}); align them, e.g. X = X.reindex(y.index)"
+            )
     timeline = _timeline(y_panel)
+    if window == "sliding" and train_length > len(timeline):
+        raise DataValidationError(
+            f"train_length={train_length} is longer than the data ({len(timeline)} rows), so "
+            "the window would never slide; use window='expanding' or a smaller train_length"
+        )
     first = _start_position(start, timeline)
     last = len(timeline) - 1 - horizon
     if first > last:
@@ -426,6 +457,11 @@ def compare(forecasters: Mapping[str, BaseForecaster], y, *,
     """
     from spikecast.backtest.evaluation import evaluate
 
+    if "start" not in backtest_kwargs:
+        raise TypeError(
+            "compare needs start= (the first cutoff: an int position, a float fraction such "
+            "as 0.75, or an index label), passed on to backtest"
+        )
     if not isinstance(forecasters, Mapping) or not forecasters:
         raise DataValidationError("forecasters must be a non-empty dict {name: forecaster}")
     horizons = {}

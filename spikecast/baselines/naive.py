@@ -59,6 +59,10 @@ class SeasonalNaiveForecaster(BaselineForecaster):
     def _min_predict_length(self) -> int:
         return int(self.season_length)
 
+    def _length_hint(self, stage: str) -> str:
+        return (f"SeasonalNaiveForecaster repeats the last season of season_length="
+                f"{self.season_length} rows; pass a longer series or a shorter season_length")
+
     def _fit(self, panel: Panel) -> None:
         self.n_columns_ = panel.n_columns
 
@@ -88,6 +92,10 @@ class DriftForecaster(BaselineForecaster):
 
     def _min_predict_length(self) -> int:
         return 2
+
+    def _length_hint(self, stage: str) -> str:
+        return ("DriftForecaster draws the line through the first and the last row; pass at "
+                "least two rows")
 
     def _fit(self, panel: Panel) -> None:
         self.n_columns_ = panel.n_columns

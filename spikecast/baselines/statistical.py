@@ -90,6 +90,11 @@ class ARIMAForecaster(LocalModelForecaster):
         P, D, Q, s = _order(self.seasonal_order, "seasonal_order", 4)
         return d + s * D + max(p + s * P, q + s * Q, 1) + 1
 
+    def _length_hint(self, stage: str) -> str:
+        return (f"differencing and lags of order={tuple(self.order)}, seasonal_order="
+                f"{tuple(self.seasonal_order)} need that many rows; pass a longer series or "
+                "lower orders")
+
     def _fit_one(self, x: np.ndarray):
         from statsmodels.tsa.arima.model import ARIMA
 
@@ -153,6 +158,14 @@ class ETSForecaster(LocalModelForecaster):
         if self.seasonal is not None:
             return 2 * int(self.seasonal_periods)
         return 3 if self.trend is not None else 2
+
+    def _length_hint(self, stage: str) -> str:
+        if self.seasonal is not None:
+            return (f"ETS with seasonal={self.seasonal!r} needs two full seasons of "
+                    f"seasonal_periods={self.seasonal_periods} rows; pass a longer series or "
+                    "set seasonal=None")
+        return ("ETS estimates its initial states from the first rows; pass a longer "
+                "series")
 
     def _spec(self) -> dict:
         return dict(error="add", trend=self.trend, damped_trend=bool(self.damped_trend),
@@ -260,8 +273,9 @@ class VARForecaster(BaselineForecaster):
             model, k = self.models_[i], self.k_ar_[i]
             if len(values) < k:
                 raise DataValidationError(
-                    f"{where(uid, None, 'wide')}: {len(values)} rows of history, but the "
-                    f"fitted VAR needs the last k_ar={k}"
+                    f"{'y' if uid is None else f'series {uid!r}'} has {len(values)} rows of "
+                    f"history, but the fitted VAR forecasts from the last k_ar={k}; pass a "
+                    "longer history"
                 )
             out.append(np.asarray(model.forecast(values[len(values) - k:], H),
                                   dtype=np.float64))

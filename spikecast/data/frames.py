@@ -102,22 +102,41 @@ class Panel:
         )
 
 
+def _constant_step(index: pd.Index):
+    """The one step between consecutive labels of ``index`` if all steps are equal, else None."""
+    if len(index) < 2:
+        return None
+    ints = np.asarray(index.asi8 if isinstance(index, pd.DatetimeIndex) else index,
+                      dtype=np.int64)
+    steps = np.unique(np.diff(ints))
+    return int(steps[0]) if len(steps) == 1 and steps[0] > 0 else None
+
+
 def _infer_freq(index: pd.Index, what: str):
-    """The frequency of a time index: its ``freq``, else an inferred one, else ``None``."""
+    """The frequency of a time index: its ``freq``, else an inferred one, else ``None``.
+
+    A ``DatetimeIndex`` whose steps are all equal gets that step as its frequency even where
+    pandas cannot name it (two rows, or a step such as 7 minutes 30 seconds); an integer
+    index its constant step. Irregular spacing gives ``None``: the data can still be fitted
+    and backtested, but :func:`future_index` cannot make forecast time stamps.
+    """
     if isinstance(index, pd.DatetimeIndex):
         if index.freq is not None:
             return index.freq
-        if len(index) < 3:
+        if len(index) >= 3:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                inferred = index.inferred_freq
+            if inferred is not None:
+                return pd.tseries.frequencies.to_offset(inferred)
+        step = _constant_step(index)
+        if step is None:
             return None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            inferred = index.inferred_freq
-        return None if inferred is None else pd.tseries.frequencies.to_offset(inferred)
+        return pd.tseries.frequencies.to_offset(pd.Timedelta(step, unit=index.unit))
     if isinstance(index, pd.RangeIndex):
         return index.step
     if pd.api.types.is_integer_dtype(index.dtype):
-        steps = np.unique(np.diff(np.asarray(index)))
-        return int(steps[0]) if len(steps) == 1 else None
+        return _constant_step(index)
     raise DataValidationError(
         f"{what}: the index must be a DatetimeIndex or an integer index, got "
         f"{type(index).__name__} of dtype {index.dtype}; set a time index with "
@@ -125,37 +144,62 @@ def _infer_freq(index: pd.Index, what: str):
     )
 
 
-def _check_index(index: pd.Index, what: str) -> None:
+def _check_index(index: pd.Index, what: str, long: bool = False) -> None:
+    """Raise :class:`DataValidationError` unless ``index`` is a usable time index: datetime
+    (one time zone, no NaT) or integer, without duplicates, in increasing order.
+
+    ``long`` selects the fix suggested in messages (a long frame's ``ds`` column rather than
+    a wide frame's index).
+    """
+    name = "the ds column" if long else "the index"
     if isinstance(index, pd.DatetimeIndex) or pd.api.types.is_integer_dtype(index.dtype):
         pass
     elif index.dtype == object and len(index) and all(
         isinstance(t, pd.Timestamp) for t in index[:100]
     ):
         raise DataValidationError(
-            f"{what}: the index mixes time zones (or tz-aware and naive timestamps); "
+            f"{what}: {name} mixes time zones (or tz-aware and naive timestamps); "
             "convert them to one zone with pd.to_datetime(..., utc=True)"
+        )
+    elif long:
+        raise DataValidationError(
+            f"{what}: the ds column must hold time stamps or integers, got dtype "
+            f"{index.dtype} (first value {index[0]!r}); convert it with "
+            "df['ds'] = pd.to_datetime(df['ds'])"
         )
     else:
         _infer_freq(index, what)  # raises with the explanation
+    if isinstance(index, pd.DatetimeIndex) and index.hasnans:
+        pos = int(np.flatnonzero(index.isna())[0])
+        raise DataValidationError(
+            f"{what}: {name} has a missing time stamp (NaT) at row {pos}; drop that row or "
+            "fill in its time stamp"
+        )
     if index.has_duplicates:
         dup = index[index.duplicated()][0]
+        pos = int(np.flatnonzero(index.duplicated())[0])
+        fix = ("drop or aggregate duplicate (unique_id, ds) pairs, e.g. "
+               "df.groupby(['unique_id', 'ds'], as_index=False)['y'].mean()" if long else
+               "aggregate or drop duplicates before fitting, e.g. "
+               "df.groupby(level=0).mean()")
         raise DataValidationError(
-            f"{what}: the index has duplicate entries (first: {dup!r}); aggregate or drop "
-            "duplicates before fitting"
+            f"{what}: {name} has duplicate entries (first: {dup!r} at row {pos}); {fix}"
         )
     if not index.is_monotonic_increasing:
         pos = int(np.argmax(np.diff(np.asarray(index.asi8 if hasattr(index, "asi8") else index))
                             <= 0)) + 1
+        fix = "df.sort_values(['unique_id', 'ds'])" if long else ".sort_index()"
         raise DataValidationError(
-            f"{what}: the index is not sorted in increasing order (row {pos}: {index[pos]!r}); "
-            "call .sort_index() first"
+            f"{what}: {name} is not sorted in increasing order (row {pos}: {index[pos]!r} "
+            f"comes after {index[pos - 1]!r}); call {fix} first"
         )
 
 
 def _numeric_block(frame: pd.DataFrame, what: str) -> np.ndarray:
     for col in frame.columns:
         dtype = frame[col].dtype
-        if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+        if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_complex_dtype(dtype) \
+                or not pd.api.types.is_numeric_dtype(dtype):
             raise DataValidationError(
                 f"{what}: column {col!r} has non-numeric dtype {dtype}; convert it with "
                 f"pd.to_numeric(df[{col!r}]) or drop it"
@@ -198,7 +242,8 @@ def _apply_missing(values: np.ndarray, index: pd.Index, columns: list[str], miss
     return out
 
 
-def to_panel(data, *, missing: str = "raise", what: str = "y", min_length: int = 1) -> Panel:
+def to_panel(data, *, missing: str = "raise", what: str = "y", min_length: int = 1,
+             length_hint: str = "") -> Panel:
     """Validate ``data`` and convert it to a :class:`Panel`.
 
     Args:
@@ -206,6 +251,8 @@ def to_panel(data, *, missing: str = "raise", what: str = "y", min_length: int =
         missing: ``"raise"`` (default), ``"interpolate"`` or ``"ffill"`` for NaN values.
         what: the argument's name, used in error messages.
         min_length: the minimum number of rows every series must have.
+        length_hint: appended to the too-short message (why ``min_length`` rows are needed
+            and what to change).
 
     Raises:
         DataValidationError: with a message naming the column, row or series at fault.
@@ -229,8 +276,12 @@ def to_panel(data, *, missing: str = "raise", what: str = "y", min_length: int =
             raise DataValidationError(
                 f"{what}: a numpy array must be 2-D [time, variables], got shape {arr.shape}"
             )
-        if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_):
-            raise DataValidationError(f"{what}: array dtype {arr.dtype} is not numeric")
+        if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_) \
+                or np.issubdtype(arr.dtype, np.complexfloating):
+            raise DataValidationError(
+                f"{what}: array dtype {arr.dtype} is not a real number type; convert it with "
+                "arr.astype(float) (object arrays: check for None or strings first)"
+            )
         frame = pd.DataFrame(arr, columns=[str(i) for i in range(arr.shape[1])])
         panel = _wide_to_panel(frame, "numpy", None, missing, what)
     else:
@@ -243,6 +294,7 @@ def to_panel(data, *, missing: str = "raise", what: str = "y", min_length: int =
             where = f"series {uid!r}" if uid is not None else what
             raise DataValidationError(
                 f"{where} has {len(v)} rows but at least {min_length} are needed"
+                + (f" ({length_hint})" if length_hint else "")
             )
     return panel
 
@@ -252,9 +304,12 @@ def _wide_to_panel(frame: pd.DataFrame, kind: str, name, missing: str, what: str
         raise DataValidationError(f"{what} has no columns")
     if frame.shape[0] == 0:
         raise DataValidationError(f"{what} is empty (0 rows)")
-    if frame.columns.has_duplicates:
-        raise DataValidationError(f"{what}: duplicate column names {list(frame.columns)}")
     columns = [str(c) for c in frame.columns]
+    if frame.columns.has_duplicates or len(set(columns)) < len(columns):
+        raise DataValidationError(
+            f"{what}: duplicate column names {columns} (as strings); rename the columns so "
+            "that each is unique"
+        )
     _check_index(frame.index, what)
     values = _numeric_block(frame, what)
     values = _apply_missing(values, frame.index, columns, missing, what)
@@ -278,12 +333,19 @@ def _long_to_panel(frame: pd.DataFrame, missing: str, what: str) -> Panel:
             f"{what}: a long DataFrame takes exactly the columns unique_id, ds, y; "
             f"unexpected column(s) {extra} (pass covariates as X)"
         )
+    no_id = frame["unique_id"].isna().to_numpy()
+    if no_id.any():
+        row = int(np.flatnonzero(no_id)[0])
+        raise DataValidationError(
+            f"{what}: unique_id is missing in {int(no_id.sum())} row(s) (first: row {row}); "
+            "every row needs a series id"
+        )
     values, indexes, ids, freqs = [], [], [], []
     for uid, group in frame.groupby("unique_id", sort=False):
         index = pd.Index(group["ds"]) if not pd.api.types.is_datetime64_any_dtype(
             group["ds"]) else pd.DatetimeIndex(group["ds"])
         label = f"{what} series {uid!r}"
-        _check_index(index, label)
+        _check_index(index, label, long=True)
         block = _numeric_block(group[["y"]], label)
         block = _apply_missing(block, index, ["y"], missing, label)
         values.append(block)
@@ -294,13 +356,38 @@ def _long_to_panel(frame: pd.DataFrame, missing: str, what: str) -> Panel:
                  freqs=freqs)
 
 
+def _irregular_message(index: pd.Index, what: str) -> str:
+    """Why ``index`` has no frequency: too short, or the first step that breaks the grid."""
+    fix = ("resample to a regular grid first, e.g. y.asfreq('h') with missing='interpolate' "
+           "or y.resample('h').mean(), or use an integer index")
+    if len(index) < 2:
+        return (f"{what}: the index has a single time stamp and no freq, so the time stamps "
+                "of the forecast cannot be inferred; give the index a freq, e.g. "
+                "pd.date_range(start, periods=1, freq='h'), or use an integer index")
+    ints = np.asarray(index.asi8 if isinstance(index, pd.DatetimeIndex) else index,
+                      dtype=np.int64)
+    steps = np.diff(ints)
+    values, counts = np.unique(steps, return_counts=True)
+    usual = values[np.argmax(counts)]
+    pos = int(np.flatnonzero(steps != usual)[0])
+    as_step = ((lambda d: str(pd.Timedelta(int(d), unit=index.unit)))
+               if isinstance(index, pd.DatetimeIndex) else str)
+    return (f"{what}: the time index is irregular, so the time stamps of the forecast "
+            f"cannot be inferred: the step from row {pos} ({index[pos]!r}) to row {pos + 1} "
+            f"({index[pos + 1]!r}) is {as_step(steps[pos])} while most steps are "
+            f"{as_step(usual)}; {fix}. (Fitting and backtesting work on irregular data; only "
+            "forecasting beyond its end needs a frequency.)")
+
+
 def future_index(index: pd.Index, freq, horizon: int, what: str = "y") -> pd.Index:
-    """The ``horizon`` index labels that follow ``index`` at frequency ``freq``."""
+    """The ``horizon`` index labels that follow ``index`` at frequency ``freq``.
+
+    Raises:
+        DataValidationError: ``freq`` is ``None`` (an irregular or single-row index without
+            ``freq``); the message names the first step that breaks the grid.
+    """
     if freq is None:
-        raise DataValidationError(
-            f"{what}: cannot infer a regular frequency from the index (irregular spacing); "
-            "resample to a regular frequency, e.g. df.asfreq('h'), or use an integer index"
-        )
+        raise DataValidationError(_irregular_message(index, what))
     if isinstance(index, pd.DatetimeIndex):
         return pd.date_range(index[-1] + freq, periods=horizon, freq=freq, name=index.name)
     start = int(index[-1]) + int(freq)
