@@ -231,8 +231,9 @@ def test_backends(name):
     torch.manual_seed(0)
     b = neurons.build(name, num_features=3, backend="reference")
     assert torch.equal(a(x), b(x))
-    with pytest.raises(NotImplementedError):
-        neurons.build(name, num_features=3, backend="fused")
+    torch.manual_seed(0)
+    c = neurons.build(name, num_features=3, backend="fused")
+    assert torch.equal(c(x), b(x))
     with pytest.raises(ValueError, match="backend"):
         neurons.build(name, num_features=3, backend="cuda")
 

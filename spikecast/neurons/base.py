@@ -14,7 +14,9 @@ Subclasses implement three things:
 - ``state_names`` (and ``num_spike_tensors`` for two-compartment neurons).
 
 The multi-step forward goes through one method, :meth:`BaseNeuron._multi_step`, which picks
-the backend; a fused implementation hooks in there.
+the backend: the plain autograd loop over ``_step_impl`` (``"reference"``) or the subclass's
+``_multi_step_fused`` (``"fused"``, :mod:`spikecast.neurons.fused`: one forward loop without a
+graph, one reverse loop for the backward, bit-identical forward values).
 """
 
 from __future__ import annotations
@@ -44,8 +46,11 @@ class BaseNeuron(nn.Module):
         alpha: surrogate sharpness; ``None`` is the surrogate's default.
         detach_reset: detach the spike in the reset path (no gradient through the reset).
         per_channel: one set of learnable parameters per feature instead of per layer.
-        backend: ``"auto"`` (best available; currently ``"reference"``), ``"reference"``
-            (plain autograd time loop) or ``"fused"`` (not implemented yet).
+        backend: ``"auto"`` (the fused kernels where the configuration supports them, else
+            the reference loop), ``"reference"`` (plain autograd time loop over one step:
+            slow, but supports double backward) or ``"fused"`` (:mod:`spikecast.neurons.fused`;
+            a configuration it cannot run raises ``ValueError``). Single steps
+            (:meth:`step`) always use the reference step.
 
     Attributes:
         state_names: names of the state tensors, in the order of the ``state`` tuple.
@@ -70,9 +75,6 @@ class BaseNeuron(nn.Module):
                                  f"got {num_features!r}")
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; valid backends: {list(BACKENDS)}")
-        if backend == "fused":
-            raise NotImplementedError(
-                "backend='fused' is not implemented yet; use 'auto' or 'reference'")
         if per_channel and num_features is None:
             raise ValueError(f"{type(self).__name__}: per_channel=True needs num_features "
                              "(the size of the last input dimension)")
@@ -203,11 +205,28 @@ class BaseNeuron(nn.Module):
         return y, new_state
 
     # ------------------------------------------------------------------ backends
+    def _fused_unsupported(self) -> str | None:
+        """Why this configuration has no fused implementation (None: it has one)."""
+        if type(self)._multi_step_fused is BaseNeuron._multi_step_fused:
+            return "this neuron (it has no fused implementation)"
+        return None
+
+    def _check_backend(self) -> None:
+        """Raise ``ValueError`` if ``backend="fused"`` was asked for an unsupported setup.
+
+        Subclasses call this at the end of ``__init__`` (once their options are known).
+        """
+        if self.backend == "fused":
+            reason = self._fused_unsupported()
+            if reason is not None:
+                raise ValueError(f"{type(self).__name__}: backend='fused' does not support "
+                                 f"{reason}; use backend='auto' or 'reference'")
+
     def _resolve_backend(self, x: torch.Tensor) -> str:
         """The backend that runs this call (``"auto"`` resolves here)."""
-        # Only the reference loop exists for now; a fused kernel would be chosen here for
-        # "auto" when it supports x's device and dtype.
-        return "reference"
+        if self.backend == "auto":
+            return "reference" if self._fused_unsupported() is not None else "fused"
+        return self.backend
 
     def _multi_step(self, x: torch.Tensor, state: State):
         """The whole-sequence recurrence: ``(y, final_state, n_spikes or None)``.
@@ -219,7 +238,25 @@ class BaseNeuron(nn.Module):
         backend = self._resolve_backend(x)
         if backend == "reference":
             return self._multi_step_reference(x, state)
-        raise NotImplementedError(f"backend {backend!r} is not implemented")
+        return self._multi_step_fused(x, state)
+
+    def _multi_step_fused(self, x: torch.Tensor, state: State):
+        """The fused recurrence (same contract as :meth:`_multi_step`); subclasses implement it."""
+        raise NotImplementedError(f"{type(self).__name__} has no fused implementation")
+
+    def _as_coef(self, value, x: torch.Tensor) -> torch.Tensor:
+        """A coefficient as a tensor in ``x``'s dtype and device.
+
+        A python float becomes its rounding to ``x``'s dtype, which is what torch multiplies
+        a tensor by in the reference loop.
+        """
+        if isinstance(value, torch.Tensor):
+            return value.to(dtype=x.dtype, device=x.device)
+        return torch.tensor(value, dtype=x.dtype, device=x.device)
+
+    def _fused_surrogate(self) -> tuple[str, float]:
+        """``(name, alpha)`` of the surrogate, as the fused configs take them."""
+        return self.spike_fn.name, self.spike_fn.alpha
 
     def _multi_step_reference(self, x: torch.Tensor, state: State):
         """Plain autograd time loop over :meth:`_step_impl`."""

@@ -6,6 +6,7 @@ import math
 
 import torch
 
+from spikecast.neurons import fused as _fused
 from spikecast.neurons.base import RESETS, BaseNeuron
 
 __all__ = ["DALIF"]
@@ -67,6 +68,7 @@ class DALIF(BaseNeuron):
         self.beta_init = float(beta_init)
         self.a = self._new_param(_logit(alpha_init, "alpha_init"))
         self.b = self._new_param(_logit(beta_init, "beta_init"))
+        self._check_backend()
 
     def _coefficients(self, x: torch.Tensor) -> tuple:
         return torch.sigmoid(self.a).to(x.dtype), torch.sigmoid(self.b).to(x.dtype)
@@ -82,6 +84,15 @@ class DALIF(BaseNeuron):
         sr = self._reset_spike(s)
         h = v * (1 - sr) if self.reset == "hard" else v - self.threshold * sr
         return s, (h,), (s,)
+
+    def _multi_step_fused(self, x, state):
+        (h0,) = state
+        alpha, beta = self._coefficients(x)
+        cfg = _fused.LeakyConfig(self.threshold, 0.0, self.reset == "hard", self.detach_reset,
+                                 0.0, False, *self._fused_surrogate())
+        s, h = _fused.LeakyFunction.apply(x, h0, beta, alpha, x.new_zeros(()), cfg)
+        count = s.detach().count_nonzero() if self.monitor else None
+        return s, (h,), count
 
     def extra_repr(self) -> str:
         return (f"threshold={self.threshold}, alpha_init={self.alpha_init}, "

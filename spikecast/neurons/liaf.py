@@ -7,6 +7,7 @@ import math
 import torch
 from torch import nn
 
+from spikecast.neurons import fused as _fused
 from spikecast.neurons.base import BaseNeuron
 
 __all__ = ["ACTIVATIONS", "NORMS", "LIAF"]
@@ -23,6 +24,10 @@ ACTIVATIONS = {
 }
 #: Normalisations of the membrane ("homeostasis").
 NORMS = (None, "batch", "layer")
+# Activations that give the same bits on a whole sequence as step by step. The others'
+# vectorised and scalar code paths can round differently, so the fused path applies them
+# one step at a time, on tensors shaped like the reference's.
+_PIECEWISE_LINEAR = ("relu", "identity", "leaky_relu")
 
 
 class LIAF(BaseNeuron):
@@ -101,6 +106,7 @@ class LIAF(BaseNeuron):
             self.norm = nn.LayerNorm(num_features)
         else:
             self.norm = None
+        self._check_backend()
 
     def _needs_features(self) -> bool:
         return self.per_channel or self.norm is not None
@@ -137,6 +143,27 @@ class LIAF(BaseNeuron):
         r = fr * self.v_reset + (1 - fr) * u
         v = leak * r + self.beta if self.beta != 0.0 else leak * r
         return y, (v,), (f,)
+
+    def _fused_unsupported(self) -> str | None:
+        # The norm couples neurons within a step: not an elementwise recurrence.
+        return f"norm={self.norm_kind!r}" if self.norm is not None else None
+
+    def _multi_step_fused(self, x, state):
+        (v0,) = state
+        (leak,) = self._coefficients(x)
+        cfg = _fused.LIAFConfig(self.threshold, self.v_reset, self.beta, self.detach_reset,
+                                *self._fused_surrogate())
+        u, v = _fused.LIAFFunction.apply(x, v0, self._as_coef(leak, x), cfg)
+        act = ACTIVATIONS[self.activation]
+        if self.activation in _PIECEWISE_LINEAR:
+            y = act(u - self.threshold) if self.threshold_related else act(u)
+        else:
+            y = torch.stack([act(u[t] - self.threshold) if self.threshold_related
+                             else act(u[t]) for t in range(u.shape[0])])
+        count = None
+        if self.monitor:
+            count = (u.detach() - self.threshold >= 0).count_nonzero()
+        return y, (v,), count
 
     def extra_repr(self) -> str:
         return (f"threshold={self.threshold}, v_reset={self.v_reset}, "

@@ -6,6 +6,7 @@ import math
 
 import torch
 
+from spikecast.neurons import fused as _fused
 from spikecast.neurons.base import RESETS, BaseNeuron
 
 __all__ = ["LIF"]
@@ -57,6 +58,7 @@ class LIF(BaseNeuron):
         if not (tau > 0 and math.isfinite(tau)):
             raise ValueError(f"tau must be a positive finite number, got {tau}")
         self.tau = tau
+        self._check_backend()
 
     def _init_lif(self, threshold: float, v_reset: float, reset: str,
                   decay_input: bool) -> None:
@@ -90,6 +92,27 @@ class LIF(BaseNeuron):
         else:
             v = h - self.threshold * sr
         return s, (v,), (s,)
+
+    def _multi_step_fused(self, x, state):
+        (v0,) = state
+        (k,) = self._coefficients(x)
+        # The same coefficient expressions as _step_impl (python floats stay python floats
+        # until they meet the tensor), so the fused charge rounds exactly like the reference.
+        zero = x.new_zeros(())
+        if self.decay_input:
+            c2, c3, offset = k, zero, self.v_reset
+        elif self.v_reset != 0.0:
+            c2, c3, offset = 1.0, k * self.v_reset, 0.0
+        else:
+            c2, c3, offset = 1.0, zero, 0.0
+        cfg = _fused.LeakyConfig(self.threshold, self.v_reset, self.reset == "hard",
+                                 self.detach_reset, offset,
+                                 not self.decay_input and self.v_reset != 0.0,
+                                 *self._fused_surrogate())
+        s, v = _fused.LeakyFunction.apply(x, v0, self._as_coef(1 - k, x),
+                                          self._as_coef(c2, x), self._as_coef(c3, x), cfg)
+        count = s.detach().count_nonzero() if self.monitor else None
+        return s, (v,), count
 
     def extra_repr(self) -> str:
         return (f"tau={self.tau}, threshold={self.threshold}, v_reset={self.v_reset}, "

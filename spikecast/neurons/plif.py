@@ -54,6 +54,7 @@ class PLIF(LIF):
             raise ValueError(f"init_tau must be a finite number > 1, got {init_tau}")
         self.init_tau = init_tau
         self.w = self._new_param(-math.log(init_tau - 1.0))
+        self._check_backend()
 
     @property
     def tau(self) -> torch.Tensor:

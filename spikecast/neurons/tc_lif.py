@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from spikecast.neurons import fused as _fused
 from spikecast.neurons.base import BaseNeuron
 
 __all__ = ["TCLIF"]
@@ -52,6 +53,7 @@ class TCLIF(BaseNeuron):
         self.threshold = float(threshold)
         self.c1 = self._new_param(c1_init)
         self.c2 = self._new_param(c2_init)
+        self._check_backend()
 
     def _coefficients(self, x: torch.Tensor) -> tuple:
         return torch.sigmoid(self.c1).to(x.dtype), torch.sigmoid(self.c2).to(x.dtype)
@@ -69,6 +71,15 @@ class TCLIF(BaseNeuron):
         u_d = u_d - self.gamma * sr
         u_s = u_s - self.threshold * sr
         return s, (u_d, u_s), (s,)
+
+    def _multi_step_fused(self, x, state):
+        ud0, us0 = state
+        k1, k2 = self._coefficients(x)
+        cfg = _fused.TCLIFConfig(self.gamma, self.threshold, self.detach_reset,
+                                 *self._fused_surrogate())
+        s, ud, us = _fused.TCLIFFunction.apply(x, ud0, us0, k1, k2, cfg)
+        count = s.detach().count_nonzero() if self.monitor else None
+        return s, (ud, us), count
 
     def extra_repr(self) -> str:
         return f"gamma={self.gamma}, threshold={self.threshold}, " + super().extra_repr()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from spikecast.neurons import fused as _fused
 from spikecast.neurons.base import BaseNeuron
 
 __all__ = ["OUTPUTS", "TSLIF"]
@@ -98,6 +99,7 @@ class TSLIF(BaseNeuron):
             self.kappa = self._new_param(kappa_init)
         self.weight_init = weight_init
         self.kappa_init = float(kappa_init)
+        self._check_backend()
 
     def _needs_features(self) -> bool:
         return self.per_channel or self.output == "weighted"
@@ -142,6 +144,25 @@ class TSLIF(BaseNeuron):
         u_d = u_d - self.gamma * self._reset_spike(s_d)
         u_s = u_s - self.threshold * self._reset_spike(s_s)
         return y, (u_d, u_s), (s_d, s_s)
+
+    def _multi_step_fused(self, x, state):
+        ud0, us0 = state
+        coeffs = self._coefficients(x)
+        if self.output == "weighted":
+            w_s, w_d = coeffs[6:]
+            p, q = w_d, w_s
+        else:
+            (kappa,) = coeffs[6:]
+            p, q = kappa, 1 - kappa
+        cfg = _fused.TSLIFConfig(self.gamma, self.threshold, self.detach_reset,
+                                 *self._fused_surrogate())
+        y, ud, us, ud_pre, us_pre = _fused.TSLIFFunction.apply(
+            x, ud0, us0, *coeffs[:6], p, q, cfg)
+        count = None
+        if self.monitor:
+            count = ((ud_pre - self.threshold >= 0).count_nonzero()
+                     + (us_pre - self.threshold >= 0).count_nonzero())
+        return y, (ud, us), count
 
     def extra_repr(self) -> str:
         return (f"gamma={self.gamma}, threshold={self.threshold}, output={self.output!r}, "

@@ -1,0 +1,230 @@
+"""The fused backend against the reference loop, for every neuron, option and kernel.
+
+Forward values and final states must be bit-identical (the fused kernels repeat the
+reference's operations in the same order); gradients of the input, the initial state and
+every learnable parameter must agree within 1e-6 relative in float64. Parameters are moved
+away from their initial values and the initial states are random, so no coefficient hides
+behind a special value (0.5, 0, 1). Every available kernel backend is checked (the numba one
+only when numba is installed; Triton in interpreter mode only when triton is).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+
+import pytest
+import torch
+
+from spikecast import neurons
+from spikecast.neurons import fused
+
+T, B, F = 7, 3, 5
+
+KERNELS = ["torch"] + (["numba"] if fused.numba_available() else [])
+
+# (neuron, kwargs): together they cover every option of every neuron and all surrogates.
+CASES = [
+    ("lif", {}),
+    ("lif", {"reset": "soft", "surrogate": "sigmoid"}),
+    ("lif", {"detach_reset": True, "surrogate": "rect", "alpha": 0.7}),
+    ("lif", {"reset": "soft", "detach_reset": True, "surrogate": "triangle"}),
+    ("lif", {"tau": 3.3, "threshold": 0.7, "v_reset": -0.3}),
+    ("lif", {"decay_input": False, "tau": 1.7}),
+    ("lif", {"decay_input": False, "v_reset": 0.2, "tau": 2.9, "reset": "soft"}),
+    ("plif", {}),
+    ("plif", {"per_channel": True, "reset": "soft", "surrogate": "triangle"}),
+    ("plif", {"decay_input": False, "v_reset": -0.2, "surrogate": "sigmoid"}),
+    ("plif", {"decay_input": False, "per_channel": True, "detach_reset": True}),
+    ("plif", {"v_reset": 0.1, "init_tau": 3.0, "surrogate": "rect"}),
+    ("da_lif", {}),
+    ("da_lif", {"per_channel": True, "reset": "soft", "surrogate": "sigmoid"}),
+    ("da_lif", {"detach_reset": True, "surrogate": "rect", "threshold": 0.8}),
+    ("da_lif", {"per_channel": True, "surrogate": "triangle", "reset": "soft",
+                "detach_reset": True}),
+    ("liaf", {}),
+    ("liaf", {"activation": "selu", "threshold_related": False, "surrogate": "atan"}),
+    ("liaf", {"activation": "tanh", "per_channel": True, "v_reset": 0.2, "beta": 0.1}),
+    ("liaf", {"activation": "sigmoid", "learn_alpha": False, "alpha_init": 0.3}),
+    ("liaf", {"activation": "gelu", "detach_reset": True, "surrogate": "triangle"}),
+    ("liaf", {"activation": "leaky_relu", "surrogate": "sigmoid", "per_channel": True,
+              "threshold_related": False}),
+    ("liaf", {"activation": "identity", "beta": -0.05, "v_reset": -0.1}),
+    ("ts_lif", {}),
+    ("ts_lif", {"per_channel": True, "surrogate": "sigmoid"}),
+    ("ts_lif", {"output": "kappa", "detach_reset": True, "surrogate": "rect"}),
+    ("ts_lif", {"output": "kappa", "per_channel": True, "surrogate": "triangle",
+                "gamma": 0.3, "threshold": 0.9}),
+    ("tc_lif", {}),
+    ("tc_lif", {"per_channel": True, "surrogate": "atan", "threshold": 1.0}),
+    ("tc_lif", {"detach_reset": True, "surrogate": "sigmoid", "gamma": 0.7}),
+]
+IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in kw.items()) or 'default'}" for n, kw in CASES]
+
+
+def _pair(name, kwargs, dtype, seed=0, features=F):
+    """A reference and a fused neuron with the same (perturbed) parameters."""
+    torch.manual_seed(seed)
+    ref = neurons.build(name, num_features=features, backend="reference", **kwargs)
+    with torch.no_grad():
+        for p in ref.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    ref = ref.to(dtype)
+    fast = copy.deepcopy(ref)
+    fast.backend = "fused"
+    return ref, fast
+
+
+def _inputs(neuron, dtype, shape, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.randn(shape, generator=g, dtype=dtype) * 0.8 + 0.5).requires_grad_()
+    state = tuple((torch.randn(shape[1:], generator=g, dtype=dtype) * 0.5).requires_grad_()
+                  for _ in neuron.state_names)
+    return x, state
+
+
+def _run(neuron, x, state, seed=2):
+    """Output, final state and the gradients of a random projection of both."""
+    y, final = neuron(x, state=state, return_state=True)
+    g = torch.Generator().manual_seed(seed)
+    loss = (y * torch.randn(y.shape, generator=g, dtype=y.dtype)).sum()
+    for f in final:
+        loss = loss + (f * torch.randn(f.shape, generator=g, dtype=f.dtype)).sum()
+    leaves = [x, *state, *neuron.parameters()]
+    grads = torch.autograd.grad(loss, leaves, allow_unused=True)
+    return y.detach(), [f.detach() for f in final], grads
+
+
+def _compare(name, kwargs, dtype, kernel, shape=(T, B, F), rtol=1e-6):
+    ref, fast = _pair(name, kwargs, dtype, features=shape[-1])
+    x, state = _inputs(ref, dtype, shape)
+    y_ref, fin_ref, g_ref = _run(ref, x, state)
+    with fused.use_kernel(kernel):
+        y, fin, g = _run(fast, x, state)
+    assert torch.equal(y, y_ref)
+    for a, b in zip(fin, fin_ref):
+        assert torch.equal(a, b)
+    names = ["x"] + [f"state.{s}" for s in ref.state_names] + [
+        n for n, _ in ref.named_parameters()]
+    assert len(g) == len(g_ref) == len(names)
+    for n, a, b in zip(names, g, g_ref):
+        assert (a is None) == (b is None), n
+        if a is not None:
+            torch.testing.assert_close(a, b, rtol=rtol, atol=rtol * 1e-3 * (1 + b.abs().max()),
+                                       msg=lambda m, n=n: f"{n}: {m}")
+    return y_ref
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize(("name", "kwargs"), CASES, ids=IDS)
+def test_fused_matches_reference_float64(name, kwargs, kernel):
+    y = _compare(name, kwargs, torch.float64, kernel)
+    assert y.abs().sum() > 0  # the inputs do make the neuron fire / output something
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize(("name", "kwargs"), CASES[::3], ids=IDS[::3])
+def test_fused_matches_reference_float32(name, kwargs, kernel):
+    _compare(name, kwargs, torch.float32, kernel, rtol=1e-4)
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("name", neurons.available())
+@pytest.mark.parametrize("shape", [(1, 4, F), (6, 2, 3, F), (5, 2, 1, 2, F)])
+def test_fused_shapes(name, kernel, shape):
+    """T = 1 and extra (trailing) feature dimensions."""
+    _compare(name, {}, torch.float64, kernel, shape=shape)
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("name", neurons.available())
+def test_fused_inference_and_return_state(name, kernel):
+    ref, fast = _pair(name, {}, torch.float32)
+    x = torch.randn(T, B, F) + 0.5
+    with torch.no_grad(), fused.use_kernel(kernel):
+        y, state = fast(x, return_state=True)
+        y_only = fast(x)
+    assert not y.requires_grad and torch.equal(y, y_only)
+    with torch.no_grad():
+        y_ref, state_ref = ref(x, return_state=True)
+    assert torch.equal(y, y_ref)
+    assert all(torch.equal(a, b) for a, b in zip(state, state_ref))
+    # chaining two halves through the returned state equals one call
+    with torch.no_grad(), fused.use_kernel(kernel):
+        y1, s1 = fast(x[:3], return_state=True)
+        y2 = fast(x[3:], state=s1)
+    assert torch.equal(torch.cat([y1, y2]), y)
+
+
+@pytest.mark.parametrize("name", neurons.available())
+def test_monitor_counts_agree(name):
+    ref, fast = _pair(name, {}, torch.float32)
+    ref.monitor = fast.monitor = True
+    x = torch.randn(T, B, F) + 0.5
+    ref(x)
+    fast(x)
+    assert fast.last_spike_count == ref.last_spike_count > 0
+    assert fast.last_firing_rate == ref.last_firing_rate
+
+
+def test_auto_is_fused_and_unsupported_setups():
+    x = torch.randn(3, 2, 4)
+    assert neurons.LIF()._resolve_backend(x) == "fused"
+    assert neurons.LIF(backend="reference")._resolve_backend(x) == "reference"
+    normed = neurons.LIAF(norm="layer", num_features=4)
+    assert normed._resolve_backend(x) == "reference"  # "auto" falls back
+    with pytest.raises(ValueError, match="norm"):
+        neurons.LIAF(norm="batch", num_features=4, backend="fused")
+    with pytest.raises(ValueError, match="unknown fused kernel"), fused.use_kernel("cupy"):
+        pass
+
+
+def test_kernel_choice():
+    x = torch.zeros(2, 3)
+    expected = "numba" if fused.numba_available() else "torch"
+    assert fused.kernel_for(x) == expected
+    assert fused.kernel_for(x.half()) == "torch"
+    with fused.use_kernel("torch"):
+        assert fused.kernel_for(x) == "torch"
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize(("name", "kwargs"), [
+    ("plif", {"per_channel": True}),
+    ("da_lif", {"reset": "soft"}),
+    ("ts_lif", {"output": "kappa"}),
+    ("liaf", {"activation": "tanh", "v_reset": 0.1}),
+    ("tc_lif", {"per_channel": True}),
+])
+def test_gradcheck(name, kwargs, kernel):
+    """Fused backward against finite differences, input, initial state and parameters.
+
+    A surrogate is not the step's derivative, so finite differences can only see the
+    dynamics where the surrogate is exactly zero: a narrow rectangular window (|z| < 0.01)
+    that no membrane of this seeded input falls into. Spikes and resets still happen.
+    """
+    torch.manual_seed(0)
+    m = neurons.build(name, num_features=3, backend="fused", surrogate="rect", alpha=50.0,
+                      **kwargs).double()
+    names = [n for n, _ in m.named_parameters()]
+    params = [p.detach().clone().requires_grad_() for p in m.parameters()]
+    g = torch.Generator().manual_seed(3)
+    x = (torch.rand(5, 2, 3, generator=g, dtype=torch.float64) * 3.0 - 0.5).requires_grad_()
+    s0 = (torch.rand(2, 3, generator=g, dtype=torch.float64) * 0.4).requires_grad_()
+
+    def fn(x, s0, *ps):
+        y, st = torch.func.functional_call(
+            m, dict(zip(names, ps)), (x,), {"state": (s0,) * len(m.state_names),
+                                              "return_state": True})
+        return (y, *st)
+
+    with fused.use_kernel(kernel):
+        assert fn(x, s0, *params)[0].detach().abs().sum() > 0
+        assert torch.autograd.gradcheck(fn, (x, s0, *params), atol=1e-6)
+
+
+@pytest.mark.skipif(not fused.triton_available() or os.environ.get("TRITON_INTERPRET") != "1",
+                    reason="needs triton and TRITON_INTERPRET=1 to run Triton kernels on CPU")
+@pytest.mark.parametrize(("name", "kwargs"), CASES[:16], ids=IDS[:16])
+def test_triton_interpreter(name, kwargs):
+    _compare(name, kwargs, torch.float64, "triton")
