@@ -231,7 +231,7 @@ def test_constructor_stores_arguments_unchanged_and_validates_in_fit(macro):
     (DriftForecaster(horizon=H), 1, 2),
     (ARIMAForecaster(horizon=H, order=(1, 1, 1), seasonal_order=(1, 1, 0, 12)), 20, 27),
     (ETSForecaster(horizon=H, seasonal="add", seasonal_periods=12), 20, 24),
-    (VARForecaster(horizon=H, maxlags=4), 10, 18),
+    (VARForecaster(horizon=H, maxlags=4), 10, 20),  # 4 (3 + 1) + 3 + 1
     (LinearForecaster(horizon=H, lookback=24), 25, 30),
 ])
 def test_too_short_series_say_how_many_rows_are_needed(est, rows, needed, macro):

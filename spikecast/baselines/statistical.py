@@ -220,9 +220,13 @@ class VARForecaster(BaselineForecaster):
             )
 
     def _needed_rows(self, n_columns: int) -> int:
-        # two residual degrees of freedom for the largest lag order tried
+        """Rows needed for the largest lag order tried: with lag selection (``ic``)
+        statsmodels estimates lags up to ``p`` only if ``(n - k - 1) // (k + 1) >= p``,
+        i.e. ``n >= p (k + 1) + k + 1``; without, two residual degrees of freedom."""
         p = 1 if self.maxlags is None else max(int(self.maxlags), 1)
-        return p * (n_columns + 1) + 2
+        if self.ic is None:
+            return p * (n_columns + 1) + 2
+        return p * (n_columns + 1) + n_columns + 1
 
     def _fit(self, panel: Panel) -> None:
         from statsmodels.tsa.api import VAR

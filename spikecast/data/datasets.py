@@ -434,6 +434,12 @@ def _to_float(frame: pd.DataFrame, path, first_line: int) -> pd.DataFrame:
             pos = int(np.flatnonzero(missing)[0])
             raise _bad(path, f"column {column!r}, line {pos + first_line} (data row {pos}): "
                              f"missing value ({int(missing.sum())} in this column)")
+        infinite = np.isinf(values.to_numpy())
+        if infinite.any():
+            pos = int(np.flatnonzero(infinite)[0])
+            raise _bad(path, f"column {column!r}, line {pos + first_line} (data row {pos}): "
+                             f"infinite value {float(values.iloc[pos])} "
+                             f"({int(infinite.sum())} in this column)")
         out[column] = values.to_numpy()
     return pd.DataFrame(out, index=frame.index, columns=frame.columns)
 
@@ -462,7 +468,17 @@ def _read_csv(path: Path, card: dict) -> pd.DataFrame:
     dates_raw = raw[date_column]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "could not infer format" chatter
-        dates = pd.to_datetime(dates_raw, errors="coerce")
+        try:
+            dates = pd.to_datetime(dates_raw, errors="coerce")
+        except ValueError:  # mixed UTC offsets: pandas refuses to pick one zone
+            offsets = dates_raw.astype(str).str.extract(r"([+-]\d{2}:?\d{2}|Z)$")[0]
+            first = offsets.iloc[0]
+            pos = int(np.flatnonzero((offsets != first).to_numpy())[0]) if (
+                offsets != first).any() else 0
+            raise _bad(path, f"column {date_column!r}, line {pos + 2} (data row {pos}): "
+                             f"time stamp {dates_raw.iloc[pos]!r} has another UTC offset / "
+                             f"time zone than line 2 ({dates_raw.iloc[0]!r}); write all "
+                             "time stamps in one zone (e.g. UTC)") from None
     bad = dates.isna().to_numpy()
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
