@@ -95,22 +95,61 @@ def _pair(y_true, y_pred, what: str = "y_pred") -> tuple[np.ndarray, np.ndarray]
     return a, b
 
 
+def _scaled_sum_squares(*arrays: np.ndarray) -> tuple[float, list[float]]:
+    """``(m, [Σ (x/m)² for x in arrays])`` with ``m`` the largest absolute value: sums of
+    squares that do not overflow for values beyond 1e154 (``Σ x² = m² · Σ (x/m)²``)."""
+    m = max(float(np.max(np.abs(x))) if x.size else 0.0 for x in arrays)
+    if m == 0.0 or not np.isfinite(m):
+        return 1.0, [float(np.sum(x * x)) for x in arrays]
+    return m, [float(np.sum((x / m) ** 2)) for x in arrays]
+
+
+def _finite(value: float, name: str, y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    if not np.isfinite(value):
+        biggest = float(max(np.max(np.abs(y_true)), np.max(np.abs(y_pred))))
+        raise ValueError(
+            f"{name} overflows float64 (values up to {biggest:.3g}); rescale y_true and "
+            "y_pred (e.g. divide both by a constant) or use a scale-free metric (rse, r2)"
+        )
+    return value
+
+
 # --------------------------------------------------------------------------- point metrics
 def mae(y_true, y_pred) -> float:
-    """Mean absolute error: ``MAE = (1/n) Σ |y - ŷ|``."""
+    """Mean absolute error: ``MAE = (1/n) Σ |y - ŷ|``.
+
+    Raises:
+        ValueError: if the result overflows float64 (values near 1e308).
+    """
     a, b = _pair(y_true, y_pred)
-    return float(np.mean(np.abs(a - b)))
+    with np.errstate(over="ignore"):
+        return _finite(float(np.mean(np.abs(a - b))), "mae", a, b)
 
 
 def mse(y_true, y_pred) -> float:
-    """Mean squared error: ``MSE = (1/n) Σ (y - ŷ)²``."""
+    """Mean squared error: ``MSE = (1/n) Σ (y - ŷ)²``.
+
+    Raises:
+        ValueError: if the result overflows float64 (errors beyond about 1e154); :func:`rmse`
+            stays finite there.
+    """
     a, b = _pair(y_true, y_pred)
-    return float(np.mean((a - b) ** 2))
+    with np.errstate(over="ignore"):
+        return _finite(float(np.mean((a - b) ** 2)), "mse", a, b)
 
 
 def rmse(y_true, y_pred) -> float:
-    """Root mean squared error: ``RMSE = sqrt((1/n) Σ (y - ŷ)²)`` (over all elements)."""
-    return float(np.sqrt(mse(y_true, y_pred)))
+    """Root mean squared error: ``RMSE = sqrt((1/n) Σ (y - ŷ)²)`` (over all elements).
+
+    Computed as ``m · sqrt((1/n) Σ ((y - ŷ)/m)²)`` with ``m = max |y - ŷ|``, so it stays finite
+    for errors whose squares would overflow.
+    """
+    a, b = _pair(y_true, y_pred)
+    with np.errstate(over="ignore"):
+        d = a - b
+    _finite(float(np.max(np.abs(d))), "rmse", a, b)
+    m, (ss,) = _scaled_sum_squares(d)
+    return float(m * np.sqrt(ss / d.size))
 
 
 def mape(y_true, y_pred) -> float:
@@ -118,15 +157,21 @@ def mape(y_true, y_pred) -> float:
 
     ``MAPE = (1/n) Σ |y - ŷ| / max(|y|, ε)`` with ``ε`` the float64 machine epsilon, the
     definition of scikit-learn's ``mean_absolute_percentage_error``. It is undefined where
-    ``y = 0`` (the term becomes huge); a ``RuntimeWarning`` says so, and :func:`smape` or
-    :func:`mae` are then better choices.
+    ``y = 0`` and meaningless where ``|y| < ε`` (the term is divided by ``ε`` and becomes
+    huge); a ``RuntimeWarning`` says how many such values there are, and :func:`smape` or
+    :func:`mae` (or rescaled data) are then better choices.
     """
     a, b = _pair(y_true, y_pred)
     zeros = int(np.sum(a == 0))
-    if zeros:
+    tiny = int(np.sum(np.abs(a) < _EPS)) - zeros
+    if zeros or tiny:
+        what = " and ".join(part for part in (
+            f"{zeros} zero value(s)" if zeros else "",
+            f"{tiny} value(s) smaller than machine epsilon ({_EPS:.3g}) in magnitude"
+            if tiny else "") if part)
         warnings.warn(
-            f"mape: y_true has {zeros} zero value(s), where the percentage error is "
-            "undefined (divided by machine epsilon); consider smape or mae",
+            f"mape: y_true has {what}, where the percentage error is undefined (divided by "
+            "machine epsilon); consider smape or mae, or rescale the data",
             RuntimeWarning,
             stacklevel=2,
         )
@@ -195,8 +240,10 @@ def r2(y_true, y_pred) -> float:
     """
     a, b = _pair(y_true, y_pred)
     a, b = a.ravel(), b.ravel()
-    ss_res = float(np.sum((a - b) ** 2))
-    ss_tot = float(np.sum((a - a.mean()) ** 2))
+    with np.errstate(over="ignore"):
+        res, tot = a - b, a - a.mean()
+    _finite(float(np.max(np.abs(res))) + float(np.max(np.abs(tot))), "r2", a, b)
+    _, (ss_res, ss_tot) = _scaled_sum_squares(res, tot)  # both scaled alike
     if ss_tot == 0.0:
         return 1.0 if ss_res == 0.0 else 0.0
     return 1.0 - ss_res / ss_tot
@@ -214,10 +261,13 @@ def rse(y_true, y_pred) -> float:
     a, b = _pair(y_true, y_pred)
     a2 = a.reshape(len(a), -1)
     b2 = b.reshape(len(b), -1)
-    den = float(np.sum((a2 - a2.mean(axis=0)) ** 2))
+    with np.errstate(over="ignore"):
+        res, tot = a2 - b2, a2 - a2.mean(axis=0)
+    _finite(float(np.max(np.abs(res))) + float(np.max(np.abs(tot))), "rse", a, b)
+    _, (num, den) = _scaled_sum_squares(res, tot)  # both scaled alike
     if den == 0.0:
         raise ValueError("rse: y_true is constant in every column, so RSE is undefined")
-    return float(np.sqrt(np.sum((a2 - b2) ** 2)) / np.sqrt(den))
+    return float(np.sqrt(num) / np.sqrt(den))
 
 
 # --------------------------------------------------------------------------- probabilistic

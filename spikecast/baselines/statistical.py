@@ -249,6 +249,14 @@ class VARForecaster(BaselineForecaster):
                     f"VARForecaster(maxlags={self.maxlags}) on {panel.n_columns} columns "
                     f"needs at least {needed}"
                 )
+            constant = [c for c, v in zip(panel.columns, values.T) if np.ptp(v) == 0]
+            if constant:
+                raise DataValidationError(
+                    f"VARForecaster: {'y' if uid is None else f'series {uid!r}'} column(s) "
+                    f"{constant} are constant over all {len(values)} rows; a VAR with a "
+                    "constant term cannot be estimated on a constant column (its regressors "
+                    "are collinear). Drop the column(s) or forecast them with NaiveForecaster"
+                )
             try:
                 model = log.run(loc, lambda v: VAR(v).fit(maxlags=self.maxlags, ic=self.ic,
                                                             trend="c"), values)
