@@ -26,9 +26,11 @@ import argparse
 import contextlib
 import os
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -94,7 +96,9 @@ def neural_row(protocol: str, encoder: str, horizon: int, seed: int, overrides: 
             "--seed_everything", str(seed),
             "--trainer.default_root_dir", str(run_dir), *overrides]
     start = time.perf_counter()
-    with _cwd(run_dir):  # the config's relative checkpoint directory lands in the run dir
+    # the config's relative checkpoint directory lands in the run dir; LightningCLI reads
+    # only ``args`` (this script's own argv would otherwise be reported as a conflict)
+    with _cwd(run_dir), mock.patch.object(sys, "argv", sys.argv[:1]):
         cli = run_lightning_cli(["fit", *args])
     train_s = time.perf_counter() - start
     best = cli.trainer.checkpoint_callback.best_model_path
