@@ -1,0 +1,477 @@
+"""Fused CPU kernels compiled with numba (optional dependency: ``spikecast[fast]``).
+
+The same loops as :mod:`._torch_kernels`, op for op, compiled: each thread owns a block of
+neurons and walks the time axis with the block's state in its own buffer; the inner loop runs
+over the block's neurons, contiguous in memory, so LLVM vectorises it. Every constant is
+passed in the tensor's dtype (a float32 kernel never widens to float64) and ``fastmath`` is
+off (no fused multiply-add contraction), which keeps the forward bit-identical to torch.
+
+Importing this module raises ImportError when numba is missing; the dispatcher then uses
+the torch loop.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+import torch
+from numba import njit, prange
+
+from spikecast.neurons.fused._config import SURROGATE_IDS
+
+__all__ = ["leaky_forward", "leaky_backward", "liaf_forward", "liaf_backward",
+           "tslif_forward", "tslif_backward", "tclif_forward", "tclif_backward"]
+
+_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+
+# ----------------------------------------------------------------------------- helpers
+def _np(t: torch.Tensor | None, like: torch.Tensor | None = None) -> np.ndarray:
+    """A numpy view of a contiguous CPU tensor (a 1×1 dummy of ``like``'s dtype for None)."""
+    if t is None:
+        return np.zeros((1, 1), dtype=_np(like).dtype)
+    return t.detach().numpy()
+
+
+def _block_and_threads(n: int) -> int:
+    """Use as many numba threads as torch does, and a block size that splits the work."""
+    threads = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(threads)
+    # Blocks of a few thousand neurons keep the block's state and the current step's rows
+    # in L1/L2 and still give every thread several blocks to balance the load.
+    block = -(-n // (4 * threads))
+    return int(min(4096, max(256, -(-block // 64) * 64)))
+
+
+def _surrogate_params(cfg, dtype) -> tuple[int, np.ndarray]:
+    """``(kind, [p0, p1])`` of the surrogate, in ``dtype`` (see :func:`_sgrad`)."""
+    a = cfg.alpha
+    kind = SURROGATE_IDS[cfg.surrogate]
+    p = {0: (a / 2, math.pi / 2 * a), 1: (a, 0.0), 2: (a, 0.5 / a), 3: (a, a * a)}[kind]
+    return kind, np.array(p, dtype=dtype)
+
+
+def _consts(dtype, *values) -> np.ndarray:
+    """Constants in the kernel's dtype; ``[..., 1, 0]`` are appended for the literals."""
+    return np.array([*values, 1.0, 0.0], dtype=dtype)
+
+
+@njit(**_JIT)
+def _sgrad(m, theta, out, kind, p, one, zero):
+    """``out[i] = dΘ/dz`` at ``z = m[i] - θ``: 0 atan, 1 sigmoid, 2 rect, 3 triangle.
+
+    A pass of its own, with the surrogate chosen outside the loop: a surrogate picked per
+    element inside the recurrence's loop kept LLVM from vectorising it (5x slower backward).
+    """
+    n = out.shape[0]
+    if kind == 0:
+        for i in range(n):
+            w = p[1] * (m[i] - theta)
+            out[i] = p[0] / (one + w * w)
+    elif kind == 1:
+        for i in range(n):
+            e = one / (one + np.exp(-p[0] * (m[i] - theta)))
+            out[i] = p[0] * e * (one - e)
+    elif kind == 2:
+        for i in range(n):
+            out[i] = p[0] if abs(m[i] - theta) < p[1] else zero
+    else:
+        for i in range(n):
+            r = p[0] - p[1] * abs(m[i] - theta)
+            out[i] = r if r > zero else zero
+
+
+# ----------------------------------------------------------------------------- LIF family
+# Every kernel takes 1-D views of its block (rows of the [T, N] arrays, slices of the [N]
+# ones) before the inner loop: indexing those with the loop counter lets LLVM vectorise,
+# where 2-D indexing inside the loop did not (8x slower, measured).
+@njit(parallel=True, **_JIT)
+def _leaky_fwd(x, v0, c1, c2, c3, s_out, h_out, v, cst, hard, use_c3, block):
+    T, N = x.shape
+    theta, vr, off, one, zero = cst[0], cst[1], cst[2], cst[3], cst[4]
+    for b in prange((N + block - 1) // block):
+        lo = b * block
+        hi = min(lo + block, N)
+        vb, c1b, c2b, c3b = v[lo:hi], c1[lo:hi], c2[lo:hi], c3[lo:hi]
+        vb[:] = v0[lo:hi]
+        for t in range(T):
+            xr, hr, sr = x[t, lo:hi], h_out[t, lo:hi], s_out[t, lo:hi]
+            for i in range(hi - lo):
+                xt = xr[i]
+                if off != zero:
+                    xt = xt + off
+                h = c1b[i] * vb[i]
+                if use_c3:
+                    h = h + c3b[i]
+                h = h + c2b[i] * xt
+                s = one if h - theta >= zero else zero
+                if hard:
+                    vn = h * (one - s)
+                    if vr != zero:
+                        vn = vn + vr * s
+                else:
+                    vn = h - theta * s
+                hr[i] = h
+                sr[i] = s
+                vb[i] = vn
+
+
+@njit(parallel=True, **_JIT)
+def _leaky_bwd(gs, gv, h, x, v0, c1, c2, gx, acc1, acc2, acc3, cst, sp, kind, hard, detach,
+               need1, need2, need3, block):
+    # gv holds grad_v_T on entry and grad_v0 on exit. The coefficient sums run in loops of
+    # their own after the recurrence's: inside it, their branches stopped vectorisation.
+    T, N = h.shape
+    theta, vr, off, one, zero = cst[0], cst[1], cst[2], cst[3], cst[4]
+    for b in prange((N + block - 1) // block):
+        lo = b * block
+        hi = min(lo + block, N)
+        n = hi - lo
+        gvb, c1b, c2b, v0b = gv[lo:hi], c1[lo:hi], c2[lo:hi], v0[lo:hi]
+        sg, ghb = np.empty_like(v0b), np.empty_like(v0b)
+        for t in range(T - 1, -1, -1):
+            gsr, hr, gxr = gs[t, lo:hi], h[t, lo:hi], gx[t, lo:hi]
+            _sgrad(hr, theta, sg, kind, sp, one, zero)
+            for i in range(n):
+                g = gvb[i]
+                ht = hr[i]
+                s = one if ht - theta >= zero else zero
+                if hard:
+                    gh = g * (one - s)
+                    g_s = gsr[i] if detach else gsr[i] + g * (vr - ht)
+                else:
+                    gh = g
+                    g_s = gsr[i] if detach else gsr[i] - theta * g
+                gh = gh + g_s * sg[i]
+                ghb[i] = gh
+                gxr[i] = gh * c2b[i]
+                gvb[i] = gh * c1b[i]
+            if need1:
+                a1 = acc1[lo:hi]
+                if t == 0:
+                    for i in range(n):
+                        a1[i] += ghb[i] * v0b[i]
+                else:
+                    hpr = h[t - 1, lo:hi]
+                    for i in range(n):
+                        hp = hpr[i]
+                        spk = one if hp - theta >= zero else zero
+                        if hard:
+                            vp = hp * (one - spk)
+                            if vr != zero:
+                                vp = vp + vr * spk
+                        else:
+                            vp = hp - theta * spk
+                        a1[i] += ghb[i] * vp
+            if need2:
+                a2, xr = acc2[lo:hi], x[t, lo:hi]
+                for i in range(n):
+                    a2[i] += ghb[i] * (xr[i] + off if off != zero else xr[i])
+            if need3:
+                a3 = acc3[lo:hi]
+                for i in range(n):
+                    a3[i] += ghb[i]
+
+
+def leaky_forward(x, v0, c1, c2, c3, cfg):
+    """``(s, h, v_T)`` (see :func:`._torch_kernels.leaky_forward`)."""
+    s, h, v = torch.empty_like(x), torch.empty_like(x), torch.empty_like(v0)
+    cst = _consts(_np(x).dtype, cfg.threshold, cfg.v_reset, cfg.x_offset)
+    _leaky_fwd(_np(x), _np(v0), _np(c1), _np(c2), _np(c3), _np(s), _np(h), _np(v), cst,
+               cfg.hard, cfg.use_c3, _block_and_threads(x.shape[1]))
+    return s, h, v
+
+
+def leaky_backward(gs, gv_T, h, x, v0, c1, c2, cfg, need):
+    """``(gx, gv0, gc1, gc2, gc3)`` (see :func:`._torch_kernels.leaky_backward`)."""
+    gx = torch.empty_like(h)
+    gv = gv_T.clone()
+    acc = [torch.zeros_like(v0) if n else None for n in need]
+    dtype = _np(h).dtype
+    kind, sp = _surrogate_params(cfg, dtype)
+    cst = _consts(dtype, cfg.threshold, cfg.v_reset, cfg.x_offset)
+    dummy = np.zeros(1, dtype=dtype)
+    _leaky_bwd(_np(gs), _np(gv), _np(h), _np(x, h), _np(v0), _np(c1), _np(c2), _np(gx),
+               *[_np(a) if a is not None else dummy for a in acc], cst, sp, kind, cfg.hard,
+               cfg.detach, *need, _block_and_threads(h.shape[1]))
+    return (gx, gv, *acc)
+
+
+# ----------------------------------------------------------------------------- LIAF
+@njit(parallel=True, **_JIT)
+def _liaf_fwd(x, v0, leak, u_out, v, cst, block):
+    T, N = x.shape
+    theta, vr, beta, one, zero = cst[0], cst[1], cst[2], cst[3], cst[4]
+    for b in prange((N + block - 1) // block):
+        lo = b * block
+        hi = min(lo + block, N)
+        vb, lb = v[lo:hi], leak[lo:hi]
+        vb[:] = v0[lo:hi]
+        for t in range(T):
+            xr, ur = x[t, lo:hi], u_out[t, lo:hi]
+            for i in range(hi - lo):
+                u = xr[i] + vb[i]
+                f = one if u - theta >= zero else zero
+                r = f * vr + (one - f) * u
+                vn = lb[i] * r
+                if beta != zero:
+                    vn = vn + beta
+                ur[i] = u
+                vb[i] = vn
+
+
+@njit(parallel=True, **_JIT)
+def _liaf_bwd(gu_out, gv, u_all, leak, gx, acc, cst, sp, kind, detach, need, block):
+    T, N = u_all.shape
+    theta, vr, one, zero = cst[0], cst[1], cst[3], cst[4]
+    for b in prange((N + block - 1) // block):
+        lo = b * block
+        hi = min(lo + block, N)
+        gvb, lb = gv[lo:hi], leak[lo:hi]
+        sg = np.empty_like(lb)
+        for t in range(T - 1, -1, -1):
+            gur, ur, gxr = gu_out[t, lo:hi], u_all[t, lo:hi], gx[t, lo:hi]
+            if need:  # uses grad_v[t] before the loop below turns it into grad_v[t-1]
+                ab = acc[lo:hi]
+                for i in range(hi - lo):
+                    u = ur[i]
+                    f = one if u - theta >= zero else zero
+                    ab[i] += gvb[i] * (f * vr + (one - f) * u)
+            if not detach:
+                _sgrad(ur, theta, sg, kind, sp, one, zero)
+            for i in range(hi - lo):
+                g = gvb[i]
+                u = ur[i]
+                z = u - theta
+                f = one if z >= zero else zero
+                gr = g * lb[i]
+                gu = gur[i] + gr * (one - f)
+                if not detach:
+                    gu = gu + gr * (vr - u) * sg[i]
+                gxr[i] = gu
+                gvb[i] = gu
+
+
+def liaf_forward(x, v0, leak, cfg):
+    """``(u, v_T)`` (see :func:`._torch_kernels.liaf_forward`)."""
+    u, v = torch.empty_like(x), torch.empty_like(v0)
+    cst = _consts(_np(x).dtype, cfg.threshold, cfg.v_reset, cfg.beta)
+    _liaf_fwd(_np(x), _np(v0), _np(leak), _np(u), _np(v), cst, _block_and_threads(x.shape[1]))
+    return u, v
+
+
+def liaf_backward(gu_out, gv_T, u_all, leak, cfg, need_leak):
+    """``(gx, gv0, gleak)`` (see :func:`._torch_kernels.liaf_backward`)."""
+    gx = torch.empty_like(u_all)
+    gv = gv_T.clone()
+    acc = torch.zeros_like(gv_T) if need_leak else gv_T.new_zeros(1)
+    dtype = _np(u_all).dtype
+    kind, sp = _surrogate_params(cfg, dtype)
+    cst = _consts(dtype, cfg.threshold, cfg.v_reset, cfg.beta)
+    _liaf_bwd(_np(gu_out), _np(gv), _np(u_all), _np(leak), _np(gx), _np(acc), cst, sp, kind,
+              cfg.detach, need_leak, _block_and_threads(u_all.shape[1]))
+    return gx, gv, acc if need_leak else None
+
+
+# ----------------------------------------------------------------------------- TS-LIF
+@njit(parallel=True, **_JIT)
+def _tslif_fwd(x, ud0, us0, coef, y, ud_out, us_out, ud_s, us_s, cst, block):
+    T, N = x.shape
+    gamma, theta, one, zero = cst[0], cst[1], cst[2], cst[3]
+    for b in prange((N + block - 1) // block):
+        lo = b * block
+        hi = min(lo + block, N)
+        udb, usb = ud_s[lo:hi], us_s[lo:hi]
+        udb[:] = ud0[lo:hi]
+        usb[:] = us0[lo:hi]
+        a_d, b_d, a_s, b_s = coef[0, lo:hi], coef[1, lo:hi], coef[2, lo:hi], coef[3, lo:hi]
+        c_sd, c_ds, p, q = coef[4, lo:hi], coef[5, lo:hi], coef[6, lo:hi], coef[7, lo:hi]
+        for t in range(T):
+            xr, yr = x[t, lo:hi], y[t, lo:hi]
+            udr, usr = ud_out[t, lo:hi], us_out[t, lo:hi]
+            for i in range(hi - lo):
+                xt = xr[i]
+                ud = a_d[i] * udb[i] + b_d[i] * xt - c_sd[i] * usb[i]
+                us = a_s[i] * usb[i] + b_s[i] * xt - c_ds[i] * ud
+                s_d = one if ud - theta >= zero else zero
+                s_s = one if us - theta >= zero else zero
+                yr[i] = q[i] * s_s + p[i] * s_d
+                udr[i] = ud
+                usr[i] = us
+                udb[i] = ud - gamma * s_d
+                usb[i] = us - theta * s_s
+
+
+@njit(parallel=True, **_JIT)
+def _tslif_bwd(gy, gud, gus, ud_all, us_all, x, ud0, us0, coef, gx, acc, cst, sp, kind,
+               detach, need, block):
+    T, N = x.shape
+    gamma, theta, one, zero = cst[0], cst[1], cst[2], cst[3]
+    for b in prange((N + block - 1) // block):
+        lo = b * block
+        hi = min(lo + block, N)
+        n = hi - lo
+        gudb, gusb, ud0b, us0b = gud[lo:hi], gus[lo:hi], ud0[lo:hi], us0[lo:hi]
+        a_d, b_d, a_s, b_s = coef[0, lo:hi], coef[1, lo:hi], coef[2, lo:hi], coef[3, lo:hi]
+        c_sd, c_ds, p, q = coef[4, lo:hi], coef[5, lo:hi], coef[6, lo:hi], coef[7, lo:hi]
+        sgd, sgs = np.empty_like(ud0b), np.empty_like(ud0b)
+        g_udb, g_usb = np.empty_like(ud0b), np.empty_like(ud0b)
+        for t in range(T - 1, -1, -1):
+            gyr, gxr = gy[t, lo:hi], gx[t, lo:hi]
+            udr, usr = ud_all[t, lo:hi], us_all[t, lo:hi]
+            _sgrad(udr, theta, sgd, kind, sp, one, zero)
+            _sgrad(usr, theta, sgs, kind, sp, one, zero)
+            for i in range(n):
+                g = gyr[i]
+                g_sd = g * p[i]
+                g_ss = g * q[i]
+                if not detach:
+                    g_sd = g_sd - gamma * gudb[i]
+                    g_ss = g_ss - theta * gusb[i]
+                g_us = gusb[i] + g_ss * sgs[i]
+                g_ud = gudb[i] + g_sd * sgd[i] - c_ds[i] * g_us
+                g_udb[i] = g_ud
+                g_usb[i] = g_us
+                gxr[i] = g_us * b_s[i] + g_ud * b_d[i]
+                gudb[i] = g_ud * a_d[i]
+                gusb[i] = g_us * a_s[i] - g_ud * c_sd[i]
+            if need:
+                xr = x[t, lo:hi]
+                if t == 0:
+                    udp, usp, gam, th = ud0b, us0b, zero, zero  # no reset before step 0
+                else:
+                    udp, usp, gam, th = ud_all[t - 1, lo:hi], us_all[t - 1, lo:hi], gamma, theta
+                for i in range(n):
+                    g = gyr[i]
+                    ud = udr[i]
+                    g_ud = g_udb[i]
+                    g_us = g_usb[i]
+                    ud_p = udp[i] - gam * (one if udp[i] - theta >= zero else zero)
+                    us_p = usp[i] - th * (one if usp[i] - theta >= zero else zero)
+                    xt = xr[i]
+                    acc[0, lo + i] += g_ud * ud_p
+                    acc[1, lo + i] += g_ud * xt
+                    acc[2, lo + i] += g_us * us_p
+                    acc[3, lo + i] += g_us * xt
+                    acc[4, lo + i] -= g_ud * us_p
+                    acc[5, lo + i] -= g_us * ud
+                    acc[6, lo + i] += g * (one if ud - theta >= zero else zero)
+                    acc[7, lo + i] += g * (one if usr[i] - theta >= zero else zero)
+
+
+def tslif_forward(x, ud0, us0, coef, cfg):
+    """``(y, ud, us, ud_T, us_T)`` (see :func:`._torch_kernels.tslif_forward`)."""
+    y, ud, us = torch.empty_like(x), torch.empty_like(x), torch.empty_like(x)
+    ud_T, us_T = torch.empty_like(ud0), torch.empty_like(us0)
+    cst = _consts(_np(x).dtype, cfg.gamma, cfg.threshold)
+    _tslif_fwd(_np(x), _np(ud0), _np(us0), _np(coef), _np(y), _np(ud), _np(us), _np(ud_T),
+               _np(us_T), cst, _block_and_threads(x.shape[1]))
+    return y, ud, us, ud_T, us_T
+
+
+def tslif_backward(gy, gud_T, gus_T, ud_all, us_all, x, ud0, us0, coef, cfg, need):
+    """``(gx, gud0, gus0, gcoef)`` (see :func:`._torch_kernels.tslif_backward`)."""
+    gx = torch.empty_like(x)
+    gud, gus = gud_T.clone(), gus_T.clone()
+    acc = torch.zeros_like(coef) if need else coef.new_zeros(8, 1)
+    dtype = _np(x).dtype
+    kind, sp = _surrogate_params(cfg, dtype)
+    cst = _consts(dtype, cfg.gamma, cfg.threshold)
+    _tslif_bwd(_np(gy), _np(gud), _np(gus), _np(ud_all), _np(us_all), _np(x), _np(ud0),
+               _np(us0), _np(coef), _np(gx), _np(acc), cst, sp, kind, cfg.detach, need,
+               _block_and_threads(x.shape[1]))
+    return gx, gud, gus, acc if need else None
+
+
+# ----------------------------------------------------------------------------- TC-LIF
+@njit(parallel=True, **_JIT)
+def _tclif_fwd(x, ud0, us0, k1, k2, s_out, ud_out, us_out, ud_s, us_s, cst, block):
+    T, N = x.shape
+    gamma, theta, one, zero = cst[0], cst[1], cst[2], cst[3]
+    for b in prange((N + block - 1) // block):
+        lo = b * block
+        hi = min(lo + block, N)
+        udb, usb, k1b, k2b = ud_s[lo:hi], us_s[lo:hi], k1[lo:hi], k2[lo:hi]
+        udb[:] = ud0[lo:hi]
+        usb[:] = us0[lo:hi]
+        for t in range(T):
+            xr, sr = x[t, lo:hi], s_out[t, lo:hi]
+            udr, usr = ud_out[t, lo:hi], us_out[t, lo:hi]
+            for i in range(hi - lo):
+                ud = udb[i] - k1b[i] * usb[i] + xr[i]
+                us = usb[i] + k2b[i] * ud
+                s = one if us - theta >= zero else zero
+                sr[i] = s
+                udr[i] = ud
+                usr[i] = us
+                udb[i] = ud - gamma * s
+                usb[i] = us - theta * s
+
+
+@njit(parallel=True, **_JIT)
+def _tclif_bwd(gs, gud, gus, ud_all, us_all, us0, k1, k2, gx, acc1, acc2, cst, sp, kind,
+               detach, need1, need2, block):
+    T, N = ud_all.shape
+    gamma, theta, one, zero = cst[0], cst[1], cst[2], cst[3]
+    for b in prange((N + block - 1) // block):
+        lo = b * block
+        hi = min(lo + block, N)
+        n = hi - lo
+        gudb, gusb, us0b, k1b, k2b = gud[lo:hi], gus[lo:hi], us0[lo:hi], k1[lo:hi], k2[lo:hi]
+        sg, g_usb = np.empty_like(us0b), np.empty_like(us0b)
+        for t in range(T - 1, -1, -1):
+            gsr, gxr, usr = gs[t, lo:hi], gx[t, lo:hi], us_all[t, lo:hi]
+            _sgrad(usr, theta, sg, kind, sp, one, zero)
+            for i in range(n):
+                g_s = gsr[i]
+                if not detach:
+                    g_s = g_s - gamma * gudb[i] - theta * gusb[i]
+                g_us = gusb[i] + g_s * sg[i]
+                g_ud = gudb[i] + g_us * k2b[i]
+                g_usb[i] = g_us
+                gxr[i] = g_ud
+                gudb[i] = g_ud
+                gusb[i] = g_us - g_ud * k1b[i]
+            # gudb now holds g_ud of this step (its recurrence is the identity)
+            if need2:
+                a2, udr = acc2[lo:hi], ud_all[t, lo:hi]
+                for i in range(n):
+                    a2[i] += g_usb[i] * udr[i]
+            if need1:
+                a1 = acc1[lo:hi]
+                if t == 0:
+                    for i in range(n):
+                        a1[i] -= gudb[i] * us0b[i]
+                else:
+                    uspr = us_all[t - 1, lo:hi]
+                    for i in range(n):
+                        usp = uspr[i]
+                        a1[i] -= gudb[i] * (usp - theta * (one if usp - theta >= zero
+                                                           else zero))
+
+
+def tclif_forward(x, ud0, us0, k1, k2, cfg):
+    """``(s, ud, us, ud_T, us_T)`` (see :func:`._torch_kernels.tclif_forward`)."""
+    s, ud, us = torch.empty_like(x), torch.empty_like(x), torch.empty_like(x)
+    ud_T, us_T = torch.empty_like(ud0), torch.empty_like(us0)
+    cst = _consts(_np(x).dtype, cfg.gamma, cfg.threshold)
+    _tclif_fwd(_np(x), _np(ud0), _np(us0), _np(k1), _np(k2), _np(s), _np(ud), _np(us),
+               _np(ud_T), _np(us_T), cst, _block_and_threads(x.shape[1]))
+    return s, ud, us, ud_T, us_T
+
+
+def tclif_backward(gs, gud_T, gus_T, ud_all, us_all, ud0, us0, k1, k2, cfg, need):
+    """``(gx, gud0, gus0, gk1, gk2)`` (see :func:`._torch_kernels.tclif_backward`)."""
+    gx = torch.empty_like(ud_all)
+    gud, gus = gud_T.clone(), gus_T.clone()
+    acc = [torch.zeros_like(ud0) if n else None for n in need]
+    dtype = _np(ud_all).dtype
+    kind, sp = _surrogate_params(cfg, dtype)
+    cst = _consts(dtype, cfg.gamma, cfg.threshold)
+    dummy = np.zeros(1, dtype=dtype)
+    _tclif_bwd(_np(gs), _np(gud), _np(gus), _np(ud_all), _np(us_all), _np(us0), _np(k1),
+               _np(k2), _np(gx), *[_np(a) if a is not None else dummy for a in acc], cst, sp,
+               kind, cfg.detach, *need, _block_and_threads(ud_all.shape[1]))
+    return (gx, gud, gus, *acc)
