@@ -3,7 +3,9 @@
 One namespace (``lightning.pytorch``): ``ForecastModule`` as the model and
 ``WindowDataModule`` as the data, configured from YAML (``--config``) and the command line.
 The data module's shape (channels, targets, window) is linked into the model, so a config
-names the dataset and window once.
+names the dataset and window once. A config that names an unknown dataset, encoder,
+optimizer, ... fails with a :class:`~spikecast.registry.ConfigError` (which ``spikecast``
+prints as one line) before any training starts.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 from lightning.pytorch.cli import LightningCLI
 
 from spikecast.data.windows import WindowDataModule
+from spikecast.exceptions import SpikecastError
 from spikecast.models.module import ForecastModule
+from spikecast.registry import ConfigError
 
 __all__ = ["ForecastCLI", "run_lightning_cli"]
 
@@ -26,6 +30,16 @@ class ForecastCLI(LightningCLI):
         parser.link_arguments("data.num_channels", "model.input_size", apply_on="instantiate")
         parser.link_arguments("data.target_positions", "model.target_positions",
                               apply_on="instantiate")
+
+    def instantiate_classes(self) -> None:
+        """Build the data module, model and trainer; a bad value in the config (unknown
+        dataset or encoder, missing data file, ...) raises :class:`ConfigError`."""
+        try:
+            super().instantiate_classes()
+        except (SpikecastError, ValueError, FileNotFoundError) as err:
+            # the data module loads its dataset here (linked channels), the model builds its
+            # encoder: errors are about the config's values, not a failure of training
+            raise ConfigError(str(err)) from err
 
 
 def run_lightning_cli(args: list[str] | None = None) -> ForecastCLI:

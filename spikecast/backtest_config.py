@@ -1,0 +1,284 @@
+"""Backtest configurations: a YAML file (or dict) checked into a :class:`BacktestSpec`.
+
+A configuration names a dataset, the backtest settings and the models::
+
+    dataset:
+      name: co2            # a name from spikecast.data.list_datasets()
+      columns: [co2]       # optional: the columns to load (default: all)
+      target: co2          # optional: the columns to forecast (default: all loaded)
+      tail: 520            # optional: keep only the last rows
+    backtest:
+      horizon: 13          # every model forecasts this many steps
+      start: 0.75          # first cutoff: fraction, int position or date
+      stride: 13           # rows between cutoffs
+      window: expanding    # or sliding (with train_length)
+      refit: false         # true, false or every k cutoffs
+      n_jobs: 1
+      metrics: [mae, mse, smape, mase]
+      season_length: 52    # period of MASE's seasonal-naive scale
+    models:
+      - {model: seasonal_naive, params: {season_length: 52}}
+      - {name: ts_lif, model: neural, params: {encoder: ts_lif, lookback: 52}}
+    seed: 0                # random_state of models that have one and do not set it
+    output_dir: outputs/backtest/co2
+
+Every mistake is a :class:`~spikecast.registry.ConfigError` naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from spikecast.registry import MODELS, ConfigError, build_model, model_params
+
+__all__ = ["BacktestSpec", "load_spec", "spec_from_dict", "read_yaml", "DEFAULT_METRICS"]
+
+DEFAULT_METRICS = ("mae", "mse", "smape", "mase")
+_TOP = {"dataset": True, "backtest": True, "models": True, "seed": False, "output_dir": False}
+_DATASET = {"name": True, "columns": False, "target": False, "tail": False, "data_dir": False}
+_BACKTEST = {"horizon": True, "start": True, "stride": False, "window": False,
+             "train_length": False, "refit": False, "n_jobs": False, "metrics": False,
+             "season_length": False}
+_MODEL = {"name": False, "model": True, "params": False}
+
+
+@dataclass
+class BacktestSpec:
+    """A checked backtest configuration (see the module docstring for the keys)."""
+
+    dataset: str
+    horizon: int
+    start: int | float | str
+    models: dict[str, tuple[str, dict]]  # label -> (registry name, constructor params)
+    columns: list[str] | None = None
+    target: list[str] | None = None
+    tail: int | None = None
+    data_dir: str | None = None
+    stride: int = 1
+    window: str = "expanding"
+    train_length: int | None = None
+    refit: bool | int = False
+    n_jobs: int | None = 1
+    metrics: list[str] = field(default_factory=lambda: list(DEFAULT_METRICS))
+    season_length: int = 1
+    seed: int | None = 0
+    output_dir: str | None = None
+    source: str = "<config>"
+
+    def load_data(self):
+        """The dataset as a wide DataFrame: the configured columns, the last ``tail`` rows."""
+        from spikecast.data import load_dataset
+
+        frame = load_dataset(self.dataset, data_dir=self.data_dir)
+        columns = self.columns or (self.target if self.target else None)
+        if columns is not None:
+            missing = [c for c in columns if c not in frame.columns]
+            if missing:
+                raise ConfigError(f"{self.source}: dataset.columns/target {missing} are not "
+                                  f"columns of {self.dataset!r}: {list(frame.columns)}")
+            frame = frame[columns]
+        return frame.iloc[-self.tail:] if self.tail else frame
+
+    def build_models(self) -> dict:
+        """``{label: unfitted forecaster}`` with the common horizon, target and seed."""
+        return {label: build_model(kind, self._params(label, kind, params),
+                                   where=f"{self.source}: models[{label!r}]")
+                for label, (kind, params) in self.models.items()}
+
+    def _params(self, label: str, kind: str, params: dict) -> dict:
+        accepted = model_params(kind)
+        params = {"horizon": self.horizon, **params}
+        if self.target and "target" in accepted:
+            params.setdefault("target", self.target)
+        elif self.target and self.columns and set(self.columns) != set(self.target):
+            raise ConfigError(
+                f"{self.source}: models[{label!r}]: model {kind!r} forecasts every column it "
+                f"gets and cannot use covariates; drop dataset.columns or keep only the "
+                f"target columns {self.target}")
+        if "random_state" in accepted and self.seed is not None:
+            params.setdefault("random_state", self.seed)
+        if "verbose" in accepted:  # one summary table, not a progress bar per fit
+            params.setdefault("verbose", False)
+        return params
+
+    def backtest_kwargs(self) -> dict:
+        """Keyword arguments of :func:`spikecast.backtest.compare` (``metrics`` aside)."""
+        return {"start": self.start, "stride": self.stride, "window": self.window,
+                "train_length": self.train_length, "refit": self.refit, "n_jobs": self.n_jobs}
+
+
+# ------------------------------------------------------------------------------ checks
+def _section(value, keys: dict[str, bool], where: str) -> dict:
+    """``value`` as a mapping with only known keys and every required key."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a mapping with keys {list(keys)}, got "
+                          f"{type(value).__name__}")
+    unknown = [k for k in value if k not in keys]
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys: {list(keys)}")
+    missing = [k for k, required in keys.items() if required and k not in value]
+    if missing:
+        raise ConfigError(f"{where}: missing required key(s) {missing}")
+    return value
+
+
+def _int(value, where: str, minimum: int = 1, allow_none: bool = False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{where} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _names(value, where: str) -> list[str] | None:
+    """A column name or list of names as a list (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise ConfigError(f"{where} must be a column name or a non-empty list of names, "
+                          f"got {value!r}")
+    return list(names)
+
+
+def _dataset(section: dict, where: str) -> dict:
+    from spikecast.data import dataset_card
+
+    name = section["name"]
+    try:
+        dataset_card(name)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{where}.name: {err}") from err
+    return {"dataset": name,
+            "columns": _names(section.get("columns"), f"{where}.columns"),
+            "target": _names(section.get("target"), f"{where}.target"),
+            "tail": _int(section.get("tail"), f"{where}.tail", 2, allow_none=True),
+            "data_dir": section.get("data_dir")}
+
+
+def _backtest(section: dict, where: str) -> dict:
+    from spikecast.metrics import METRICS
+
+    start = section["start"]
+    if isinstance(start, bool) or not isinstance(start, (int, float, str)):
+        raise ConfigError(f"{where}.start must be a fraction (0.75), a row position or a "
+                          f"date, got {start!r}")
+    refit = section.get("refit", False)
+    if not isinstance(refit, bool):
+        refit = _int(refit, f"{where}.refit (true, false or refit every k cutoffs)")
+    n_jobs = section.get("n_jobs", 1)
+    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int)
+                               or n_jobs == 0):
+        raise ConfigError(f"{where}.n_jobs must be a positive integer or -1, got {n_jobs!r}")
+    window = section.get("window", "expanding")
+    if window not in ("expanding", "sliding"):
+        raise ConfigError(f"{where}.window must be 'expanding' or 'sliding', got {window!r}")
+    metrics = section.get("metrics", list(DEFAULT_METRICS))
+    valid = sorted({*METRICS, "mase"})
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    if not isinstance(metrics, list) or not metrics:
+        raise ConfigError(f"{where}.metrics must be a non-empty list of names from {valid}")
+    unknown = [m for m in metrics if not isinstance(m, str) or m.lower() not in valid]
+    if unknown:
+        raise ConfigError(f"{where}.metrics: unknown metric(s) {unknown}; valid: {valid}")
+    return {"horizon": _int(section["horizon"], f"{where}.horizon"),
+            "start": start,
+            "stride": _int(section.get("stride", 1), f"{where}.stride"),
+            "window": window,
+            "train_length": _int(section.get("train_length"), f"{where}.train_length",
+                                 allow_none=True),
+            "refit": refit,
+            "n_jobs": n_jobs,
+            "metrics": [m.lower() for m in metrics],
+            "season_length": _int(section.get("season_length", 1),
+                                  f"{where}.season_length")}
+
+
+def _models(entries, where: str) -> dict[str, tuple[str, dict]]:
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{where} must be a non-empty list of {{model: NAME, params: "
+                          f"{{...}}}} entries; valid model names: {sorted(MODELS)}")
+    models: dict[str, tuple[str, dict]] = {}
+    for i, entry in enumerate(entries):
+        here = f"{where}[{i}]"
+        entry = _section(entry, _MODEL, here)
+        kind = entry["model"]
+        if kind not in MODELS:
+            raise ConfigError(f"{here}: unknown model {kind!r}; valid models: {sorted(MODELS)}")
+        params = entry.get("params") or {}
+        if not isinstance(params, dict):
+            raise ConfigError(f"{here}.params must be a mapping of {kind} parameters")
+        if "horizon" in params:
+            raise ConfigError(f"{here}.params: set the horizon once, as backtest.horizon "
+                              "(compare needs the same horizon for every model)")
+        # a neural model is labelled by its encoder unless named: "ts_lif", not "neural"
+        label = entry.get("name") or (params.get("encoder", "ts_lif") if kind == "neural"
+                                      else kind)
+        if not isinstance(label, str):
+            raise ConfigError(f"{here}.name must be a string, got {label!r}")
+        if label in models:
+            raise ConfigError(f"{here}: two models are called {label!r}; give one a "
+                              "different name")
+        models[label] = (kind, dict(params))
+    return models
+
+
+def spec_from_dict(config: dict, source: str = "<config>") -> BacktestSpec:
+    """Check a configuration mapping and return its :class:`BacktestSpec`.
+
+    Every model is built once here, so unknown parameters and encoders are reported before
+    any data is loaded or model trained.
+
+    Raises:
+        ConfigError: the first problem found, naming ``source`` and the key.
+    """
+    config = _section(config, _TOP, source)
+    seed = _int(config.get("seed", 0), f"{source}: seed", 0, allow_none=True)
+    output_dir = config.get("output_dir")
+    if output_dir is not None and not isinstance(output_dir, str):
+        raise ConfigError(f"{source}: output_dir must be a path, got {output_dir!r}")
+    spec = BacktestSpec(
+        **_dataset(_section(config["dataset"], _DATASET, f"{source}: dataset"),
+                   f"{source}: dataset"),
+        **_backtest(_section(config["backtest"], _BACKTEST, f"{source}: backtest"),
+                    f"{source}: backtest"),
+        models=_models(config["models"], f"{source}: models"),
+        seed=seed, output_dir=output_dir, source=source,
+    )
+    spec.build_models()
+    return spec
+
+
+def read_yaml(path: str | os.PathLike):
+    """The YAML document at ``path``.
+
+    Raises:
+        ConfigError: the file does not exist or is not valid YAML (with the line and column).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(err, "problem", None) or " ".join(str(err).split())
+        raise ConfigError(f"{path} is not valid YAML{where}: {problem}") from err
+
+
+def load_spec(path: str | os.PathLike) -> BacktestSpec:
+    """Read and check the YAML configuration at ``path``.
+
+    Raises:
+        ConfigError: missing file, invalid YAML or an invalid configuration.
+    """
+    config = read_yaml(path)
+    if config is None:
+        raise ConfigError(f"{path} is empty; it needs the keys {list(_TOP)}")
+    return spec_from_dict(config, source=str(path))

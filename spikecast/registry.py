@@ -1,0 +1,82 @@
+"""Forecasters by name, for configuration files and the demo.
+
+``spikecast backtest`` configs and ``spikecast demo`` name their models with the keys of
+:data:`MODELS` (``"neural"``, ``"naive"``, ``"seasonal_naive"``, ...) and give the
+constructor's keyword arguments; :func:`build_model` checks both and says exactly what is
+wrong. The classes are imported on first use, so listing names does not load torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from spikecast.exceptions import SpikecastError
+
+__all__ = ["MODELS", "ConfigError", "model_class", "model_params", "build_model"]
+
+#: model name -> ``module:Class`` of its forecaster
+MODELS: dict[str, str] = {
+    "neural": "spikecast.forecaster:NeuralForecaster",
+    "naive": "spikecast.baselines:NaiveForecaster",
+    "seasonal_naive": "spikecast.baselines:SeasonalNaiveForecaster",
+    "drift": "spikecast.baselines:DriftForecaster",
+    "arima": "spikecast.baselines:ARIMAForecaster",
+    "ets": "spikecast.baselines:ETSForecaster",
+    "var": "spikecast.baselines:VARForecaster",
+    "linear": "spikecast.baselines:LinearForecaster",
+}
+
+
+class ConfigError(SpikecastError, ValueError):
+    """A configuration (YAML file or command-line settings) cannot be used as given; the
+    message names the offending key or value and what is valid."""
+
+
+def model_class(name: str) -> type:
+    """The forecaster class registered as ``name``.
+
+    Raises:
+        ConfigError: unknown name (the message lists the valid ones).
+    """
+    if not isinstance(name, str) or name not in MODELS:
+        raise ConfigError(f"unknown model {name!r}; valid models: {sorted(MODELS)}")
+    module, cls = MODELS[name].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def model_params(name: str) -> list[str]:
+    """The constructor arguments the model called ``name`` accepts."""
+    return list(model_class(name)._get_param_names())
+
+
+def build_model(name: str, params: dict | None = None, *, where: str = "model"):
+    """An unfitted forecaster ``MODELS[name](**params)``, its arguments checked first.
+
+    Args:
+        name: a key of :data:`MODELS`.
+        params: constructor keyword arguments.
+        where: how error messages refer to this model (e.g. ``"models[2] (ts_lif)"``).
+
+    Raises:
+        ConfigError: unknown model name, unknown parameter, unknown encoder of a neural
+            model, or a constructor that rejects the arguments.
+    """
+    cls = model_class(name)
+    params = dict(params or {})
+    valid = model_params(name)
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise ConfigError(
+            f"{where}: model {name!r} has no parameter(s) {unknown}; valid parameters: {valid}"
+        )
+    if name == "neural" and "encoder" in params:
+        # NeuralForecaster checks its encoder only in fit; fail before any training starts
+        from spikecast.models import ENCODERS
+
+        if params["encoder"] not in ENCODERS:
+            raise ConfigError(f"{where}: unknown encoder {params['encoder']!r}; valid "
+                              f"encoders: {list(ENCODERS)}")
+    try:
+        return cls(**params)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{where}: {name} rejected its parameters: {err}") from err

@@ -1,0 +1,168 @@
+"""Turn a :class:`~spikecast.backtest.ComparisonResult` into a ranked table and files.
+
+Shared by ``spikecast backtest`` and ``spikecast demo``: MASE next to the comparison's
+metrics, the models' cost columns, a ranking, and the outputs (metrics and predictions as
+CSV, a markdown table, a forecast plot and an error-by-step plot), each written atomically
+so that a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from spikecast import metrics as _metrics
+
+__all__ = ["ranked_table", "format_table", "markdown_table", "write_text", "write_outputs"]
+
+#: columns of the shown table, in order (those present)
+_SHOWN = ("mae", "mse", "rmse", "smape", "mape", "mase", "r2", "rse", "fit_time_s",
+          "predict_time_s", "params", "energy_nj", "energy_ratio")
+
+
+def _mase(predictions: pd.DataFrame, y: pd.DataFrame, season_length: int) -> pd.Series:
+    """MASE per model: every series' MAE over all cutoffs divided by the in-sample MAE of
+    the seasonal naive forecast on the data up to the first cutoff, averaged over series."""
+    first = predictions["cutoff"].min()
+    history = y.loc[:first]
+    scores = {}
+    for model, rows in predictions.groupby("model", sort=False):
+        per_series = [_metrics.mase(g["y"].to_numpy(), g["y_pred"].to_numpy(),
+                                    history[uid].to_numpy(), season_length)
+                      for uid, g in rows.groupby("unique_id", sort=False)]
+        scores[model] = float(np.mean(per_series))
+    return pd.Series(scores)
+
+
+def ranked_table(result, y: pd.DataFrame, *, metrics=("mae", "mse", "smape", "mase"),
+                 season_length: int = 1, costs: dict | None = None) -> pd.DataFrame:
+    """One row per model, best first.
+
+    Args:
+        result: the :class:`~spikecast.backtest.ComparisonResult` of ``compare`` on ``y``.
+        y: the wide data the comparison ran on (for MASE's in-sample scale).
+        metrics: the metrics to show; ``"mase"`` is computed here with ``season_length``.
+        season_length: period of the seasonal naive forecast that scales MASE.
+        costs: ``{model: {"params": ..., "energy_nj": ..., "energy_ratio": ...}}`` for the
+            models whose cost was measured (neural ones); the others show no cost.
+
+    Returns:
+        A DataFrame indexed by ``rank`` (1 = best, by MASE when shown, else by the first
+        metric) with a ``model`` column, the metrics, ``fit_time_s``, ``predict_time_s``,
+        ``n_fits``, ``n_cutoffs`` and the cost columns.
+    """
+    table = result.table.copy()
+    if "mase" in metrics:
+        table["mase"] = _mase(result.predictions, y, season_length)
+    for column in ("params", "energy_nj", "energy_ratio"):
+        table[column] = [((costs or {}).get(m) or {}).get(column, np.nan) for m in table.index]
+    key = "mase" if "mase" in metrics else metrics[0]
+    ascending = key != "r2"  # every other metric is an error: lower is better
+    table = table.sort_values(key, ascending=ascending, kind="stable").reset_index()
+    table.index = pd.RangeIndex(1, len(table) + 1, name="rank")
+    ordered = [c for c in ("model", *metrics, *_SHOWN) if c in table.columns]
+    rest = [c for c in table.columns if c not in ordered]
+    return table[list(dict.fromkeys(ordered)) + rest]
+
+
+def _cell(column: str, value) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "-"
+    if column == "params":
+        return f"{int(value):,}"
+    if column.endswith("_s"):
+        return f"{value:.3g}"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return f"{value:.4g}"
+
+
+def _shown(table: pd.DataFrame) -> pd.DataFrame:
+    """The displayed columns as strings, ``rank`` first (the fit and cutoff counts only go
+    to the CSV)."""
+    columns = [c for c in table.columns if c not in ("n_fits", "n_cutoffs")]
+    out = pd.DataFrame({c: [_cell(c, v) for v in table[c]] for c in columns},
+                       index=table.index)
+    return out.reset_index().astype(str)
+
+
+def format_table(table: pd.DataFrame) -> str:
+    """The ranked table as aligned plain text for the terminal."""
+    return _shown(table).to_string(index=False)
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """The ranked table as a markdown pipe table (no ``tabulate`` needed)."""
+    frame = _shown(table)
+    lines = ["| " + " | ".join(frame.columns) + " |",
+             "|" + "|".join("---:" if c not in ("model",) else "---" for c in frame.columns)
+             + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in frame.to_numpy().tolist()]
+    return "\n".join(lines) + "\n"
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (temporary file in the same folder, then
+    ``os.replace``), creating missing parent folders."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _last_forecasts(predictions: pd.DataFrame, models: list[str]) -> dict[str, pd.DataFrame]:
+    """Each model's forecast from the last cutoff, wide (``ds`` x series)."""
+    last = predictions[predictions["cutoff"] == predictions["cutoff"].max()]
+    return {m: last[last["model"] == m].pivot(index="ds", columns="unique_id", values="y_pred")
+            for m in models}
+
+
+def write_outputs(output_dir: str | os.PathLike, table: pd.DataFrame,
+                  predictions: pd.DataFrame, y: pd.DataFrame, *, title: str = "",
+                  plot_models: int = 6) -> dict[str, Path]:
+    """Write the results of a comparison into ``output_dir``.
+
+    Files: ``metrics.csv`` (the ranked table, unrounded), ``predictions.csv`` (every
+    forecast against its actual value), ``results.md`` (the table in markdown),
+    ``forecast.png`` (the ``plot_models`` best models' forecasts from the last cutoff
+    against the actual values) and ``errors_by_step.png`` (MAE by horizon step).
+
+    Returns:
+        ``{kind: path}`` of the files written.
+    """
+    from spikecast.plotting import plot_backtest_errors, plot_forecast
+
+    out = Path(output_dir)
+    paths = {
+        "metrics": write_text(out / "metrics.csv", table.to_csv()),
+        "predictions": write_text(out / "predictions.csv", predictions.to_csv(index=False)),
+        "markdown": write_text(out / "results.md", (f"## {title}\n\n" if title else "")
+                               + markdown_table(table)),
+    }
+    best = list(table["model"])[:plot_models]
+    forecasts = _last_forecasts(predictions, best)
+    horizon = int(predictions["step"].max())
+    end = predictions["ds"].max()
+    targets = list(pd.unique(predictions["unique_id"]))
+    actual = y.loc[:end, targets]
+    paths["forecast"] = out / "forecast.png"
+    plot_forecast(actual, forecasts, path=paths["forecast"], history=5 * horizon,
+                  title=f"{title}: forecasts from the last cutoff" if title else None)
+    paths["errors"] = out / "errors_by_step.png"
+    plot_backtest_errors(predictions, "mae", path=paths["errors"],
+                         title=f"{title}: MAE by horizon step" if title else None)
+    return paths
