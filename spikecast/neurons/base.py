@@ -263,8 +263,10 @@ class BaseNeuron(nn.Module):
         coeffs = self._coefficients(x)
         count = torch.zeros((), dtype=torch.int64, device=x.device) if self.monitor else None
         ys = []
-        for t in range(x.shape[0]):
-            y, state, spikes = self._step_impl(x[t], state, coeffs)
+        # unbind: one backward node for all steps. Indexing x[t] gave every step a
+        # SelectBackward that materialised a zero tensor shaped like the whole x (O(T²·N)).
+        for x_t in x.unbind(0):
+            y, state, spikes = self._step_impl(x_t, state, coeffs)
             ys.append(y)
             if count is not None:
                 for s in spikes:
