@@ -1,7 +1,8 @@
 """Fused CPU kernels compiled with numba (optional dependency: ``spikecast[fast]``).
 
-The same loops as :mod:`._torch_kernels`, op for op, compiled: each thread owns a block of
-neurons and walks the time axis with the block's state in its own buffer; the inner loop runs
+The same loops as :mod:`._torch_kernels`, op for op, compiled: a kernel call owns a range of
+blocks of neurons and walks the time axis with each block's state in its own buffer
+(:func:`_launch` splits the blocks over threads); the inner loop runs
 over the block's neurons, contiguous in memory, so LLVM vectorises it. Every constant is
 passed in the tensor's dtype (a float32 kernel never widens to float64) and ``fastmath`` is
 off (no fused multiply-add contraction), which keeps the forward bit-identical to torch.
@@ -13,11 +14,12 @@ the torch loop.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 
-import numba
 import numpy as np
 import torch
-from numba import njit, prange
+from numba import njit
 
 from spikecast.neurons.fused._config import SURROGATE_IDS
 
@@ -35,14 +37,41 @@ def _np(t: torch.Tensor | None, like: torch.Tensor | None = None) -> np.ndarray:
     return t.detach().numpy()
 
 
-def _block_and_threads(n: int) -> int:
-    """Use as many numba threads as torch does, and a block size that splits the work."""
-    threads = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
-    numba.set_num_threads(threads)
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    """The worker threads (created again in a forked child, whose copy has no threads)."""
+    global _pool
+    if _pool is None or _pool[0] != os.getpid():
+        _pool = (os.getpid(), ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1),
+                                                 thread_name_prefix="spikecast-fused"))
+    return _pool[1]
+
+
+def _launch(kernel, n: int, *args) -> None:
+    """Run ``kernel(*args, block, b0, b1)`` over all blocks of ``n`` neurons.
+
+    The kernels are serial and release the GIL (``nogil``); as many threads as torch uses
+    (``torch.get_num_threads()``) each take a contiguous range of blocks. Plain Python threads
+    rather than numba's ``parallel=True``: its OpenMP layer aborts a forked child that uses
+    it, its workqueue layer aborts on concurrent calls, and its parfor compilation is slow.
+    """
+    threads = max(1, torch.get_num_threads())
     # Blocks of a few thousand neurons keep the block's state and the current step's rows
-    # in L1/L2 and still give every thread several blocks to balance the load.
-    block = -(-n // (4 * threads))
-    return int(min(4096, max(256, -(-block // 64) * 64)))
+    # in L1/L2; the inner loop runs over a block.
+    block = int(min(4096, max(256, -(-n // threads))))
+    n_blocks = -(-n // block)
+    threads = min(threads, n_blocks)
+    if threads == 1:
+        kernel(*args, block, 0, n_blocks)
+        return
+    bounds = [n_blocks * k // threads for k in range(threads + 1)]
+    futures = [_executor().submit(kernel, *args, block, bounds[k], bounds[k + 1])
+               for k in range(1, threads)]
+    kernel(*args, block, bounds[0], bounds[1])  # this thread takes the first share
+    for f in futures:
+        f.result()
 
 
 def _surrogate_params(cfg, dtype) -> tuple[int, np.ndarray]:
@@ -87,11 +116,11 @@ def _sgrad(m, theta, out, kind, p, one, zero):
 # Every kernel takes 1-D views of its block (rows of the [T, N] arrays, slices of the [N]
 # ones) before the inner loop: indexing those with the loop counter lets LLVM vectorise,
 # where 2-D indexing inside the loop did not (8x slower, measured).
-@njit(parallel=True, **_JIT)
-def _leaky_fwd(x, v0, c1, c2, c3, s_out, h_out, v, cst, hard, use_c3, block):
+@njit(**_JIT)
+def _leaky_fwd(x, v0, c1, c2, c3, s_out, h_out, v, cst, hard, use_c3, block, b0, b1):
     T, N = x.shape
     theta, vr, off, one, zero = cst[0], cst[1], cst[2], cst[3], cst[4]
-    for b in prange((N + block - 1) // block):
+    for b in range(b0, b1):
         lo = b * block
         hi = min(lo + block, N)
         vb, c1b, c2b, c3b = v[lo:hi], c1[lo:hi], c2[lo:hi], c3[lo:hi]
@@ -118,14 +147,14 @@ def _leaky_fwd(x, v0, c1, c2, c3, s_out, h_out, v, cst, hard, use_c3, block):
                 vb[i] = vn
 
 
-@njit(parallel=True, **_JIT)
+@njit(**_JIT)
 def _leaky_bwd(gs, gv, h, x, v0, c1, c2, gx, acc1, acc2, acc3, cst, sp, kind, hard, detach,
-               need1, need2, need3, block):
+               need1, need2, need3, block, b0, b1):
     # gv holds grad_v_T on entry and grad_v0 on exit. The coefficient sums run in loops of
     # their own after the recurrence's: inside it, their branches stopped vectorisation.
     T, N = h.shape
     theta, vr, off, one, zero = cst[0], cst[1], cst[2], cst[3], cst[4]
-    for b in prange((N + block - 1) // block):
+    for b in range(b0, b1):
         lo = b * block
         hi = min(lo + block, N)
         n = hi - lo
@@ -179,8 +208,8 @@ def leaky_forward(x, v0, c1, c2, c3, cfg):
     """``(s, h, v_T)`` (see :func:`._torch_kernels.leaky_forward`)."""
     s, h, v = torch.empty_like(x), torch.empty_like(x), torch.empty_like(v0)
     cst = _consts(_np(x).dtype, cfg.threshold, cfg.v_reset, cfg.x_offset)
-    _leaky_fwd(_np(x), _np(v0), _np(c1), _np(c2), _np(c3), _np(s), _np(h), _np(v), cst,
-               cfg.hard, cfg.use_c3, _block_and_threads(x.shape[1]))
+    _launch(_leaky_fwd, x.shape[1], _np(x), _np(v0), _np(c1), _np(c2), _np(c3), _np(s), _np(h),
+            _np(v), cst, cfg.hard, cfg.use_c3)
     return s, h, v
 
 
@@ -193,18 +222,18 @@ def leaky_backward(gs, gv_T, h, x, v0, c1, c2, cfg, need):
     kind, sp = _surrogate_params(cfg, dtype)
     cst = _consts(dtype, cfg.threshold, cfg.v_reset, cfg.x_offset)
     dummy = np.zeros(1, dtype=dtype)
-    _leaky_bwd(_np(gs), _np(gv), _np(h), _np(x, h), _np(v0), _np(c1), _np(c2), _np(gx),
-               *[_np(a) if a is not None else dummy for a in acc], cst, sp, kind, cfg.hard,
-               cfg.detach, *need, _block_and_threads(h.shape[1]))
+    _launch(_leaky_bwd, h.shape[1], _np(gs), _np(gv), _np(h), _np(x, h), _np(v0), _np(c1),
+            _np(c2), _np(gx), *[_np(a) if a is not None else dummy for a in acc], cst, sp, kind,
+            cfg.hard, cfg.detach, *need)
     return (gx, gv, *acc)
 
 
 # ----------------------------------------------------------------------------- LIAF
-@njit(parallel=True, **_JIT)
-def _liaf_fwd(x, v0, leak, u_out, v, cst, block):
+@njit(**_JIT)
+def _liaf_fwd(x, v0, leak, u_out, v, cst, block, b0, b1):
     T, N = x.shape
     theta, vr, beta, one, zero = cst[0], cst[1], cst[2], cst[3], cst[4]
-    for b in prange((N + block - 1) // block):
+    for b in range(b0, b1):
         lo = b * block
         hi = min(lo + block, N)
         vb, lb = v[lo:hi], leak[lo:hi]
@@ -222,11 +251,11 @@ def _liaf_fwd(x, v0, leak, u_out, v, cst, block):
                 vb[i] = vn
 
 
-@njit(parallel=True, **_JIT)
-def _liaf_bwd(gu_out, gv, u_all, leak, gx, acc, cst, sp, kind, detach, need, block):
+@njit(**_JIT)
+def _liaf_bwd(gu_out, gv, u_all, leak, gx, acc, cst, sp, kind, detach, need, block, b0, b1):
     T, N = u_all.shape
     theta, vr, one, zero = cst[0], cst[1], cst[3], cst[4]
-    for b in prange((N + block - 1) // block):
+    for b in range(b0, b1):
         lo = b * block
         hi = min(lo + block, N)
         gvb, lb = gv[lo:hi], leak[lo:hi]
@@ -258,7 +287,7 @@ def liaf_forward(x, v0, leak, cfg):
     """``(u, v_T)`` (see :func:`._torch_kernels.liaf_forward`)."""
     u, v = torch.empty_like(x), torch.empty_like(v0)
     cst = _consts(_np(x).dtype, cfg.threshold, cfg.v_reset, cfg.beta)
-    _liaf_fwd(_np(x), _np(v0), _np(leak), _np(u), _np(v), cst, _block_and_threads(x.shape[1]))
+    _launch(_liaf_fwd, x.shape[1], _np(x), _np(v0), _np(leak), _np(u), _np(v), cst)
     return u, v
 
 
@@ -270,17 +299,17 @@ def liaf_backward(gu_out, gv_T, u_all, leak, cfg, need_leak):
     dtype = _np(u_all).dtype
     kind, sp = _surrogate_params(cfg, dtype)
     cst = _consts(dtype, cfg.threshold, cfg.v_reset, cfg.beta)
-    _liaf_bwd(_np(gu_out), _np(gv), _np(u_all), _np(leak), _np(gx), _np(acc), cst, sp, kind,
-              cfg.detach, need_leak, _block_and_threads(u_all.shape[1]))
+    _launch(_liaf_bwd, u_all.shape[1], _np(gu_out), _np(gv), _np(u_all), _np(leak), _np(gx),
+            _np(acc), cst, sp, kind, cfg.detach, need_leak)
     return gx, gv, acc if need_leak else None
 
 
 # ----------------------------------------------------------------------------- TS-LIF
-@njit(parallel=True, **_JIT)
-def _tslif_fwd(x, ud0, us0, coef, y, ud_out, us_out, ud_s, us_s, cst, block):
+@njit(**_JIT)
+def _tslif_fwd(x, ud0, us0, coef, y, ud_out, us_out, ud_s, us_s, cst, block, b0, b1):
     T, N = x.shape
     gamma, theta, one, zero = cst[0], cst[1], cst[2], cst[3]
-    for b in prange((N + block - 1) // block):
+    for b in range(b0, b1):
         lo = b * block
         hi = min(lo + block, N)
         udb, usb = ud_s[lo:hi], us_s[lo:hi]
@@ -291,25 +320,29 @@ def _tslif_fwd(x, ud0, us0, coef, y, ud_out, us_out, ud_s, us_s, cst, block):
         for t in range(T):
             xr, yr = x[t, lo:hi], y[t, lo:hi]
             udr, usr = ud_out[t, lo:hi], us_out[t, lo:hi]
+            # Four short loops rather than one: with all fourteen arrays in one loop LLVM's
+            # run-time alias checks gave up and the loop ran scalar (3x slower, measured).
             for i in range(hi - lo):
-                xt = xr[i]
-                ud = a_d[i] * udb[i] + b_d[i] * xt - c_sd[i] * usb[i]
-                us = a_s[i] * usb[i] + b_s[i] * xt - c_ds[i] * ud
-                s_d = one if ud - theta >= zero else zero
-                s_s = one if us - theta >= zero else zero
+                udr[i] = a_d[i] * udb[i] + b_d[i] * xr[i] - c_sd[i] * usb[i]
+            for i in range(hi - lo):
+                usr[i] = a_s[i] * usb[i] + b_s[i] * xr[i] - c_ds[i] * udr[i]
+            for i in range(hi - lo):
+                s_d = one if udr[i] - theta >= zero else zero
+                s_s = one if usr[i] - theta >= zero else zero
                 yr[i] = q[i] * s_s + p[i] * s_d
-                udr[i] = ud
-                usr[i] = us
-                udb[i] = ud - gamma * s_d
-                usb[i] = us - theta * s_s
+            for i in range(hi - lo):
+                ud = udr[i]
+                us = usr[i]
+                udb[i] = ud - gamma * (one if ud - theta >= zero else zero)
+                usb[i] = us - theta * (one if us - theta >= zero else zero)
 
 
-@njit(parallel=True, **_JIT)
+@njit(**_JIT)
 def _tslif_bwd(gy, gud, gus, ud_all, us_all, x, ud0, us0, coef, gx, acc, cst, sp, kind,
-               detach, need, block):
+               detach, need, block, b0, b1):
     T, N = x.shape
     gamma, theta, one, zero = cst[0], cst[1], cst[2], cst[3]
-    for b in prange((N + block - 1) // block):
+    for b in range(b0, b1):
         lo = b * block
         hi = min(lo + block, N)
         n = hi - lo
@@ -318,6 +351,9 @@ def _tslif_bwd(gy, gud, gus, ud_all, us_all, x, ud0, us0, coef, gx, acc, cst, sp
         c_sd, c_ds, p, q = coef[4, lo:hi], coef[5, lo:hi], coef[6, lo:hi], coef[7, lo:hi]
         sgd, sgs = np.empty_like(ud0b), np.empty_like(ud0b)
         g_udb, g_usb = np.empty_like(ud0b), np.empty_like(ud0b)
+        # accumulator rows (empty slices of the 8×1 dummy when not needed)
+        ga_d, gb_d, ga_s, gb_s = acc[0, lo:hi], acc[1, lo:hi], acc[2, lo:hi], acc[3, lo:hi]
+        gc_sd, gc_ds, g_p, g_q = acc[4, lo:hi], acc[5, lo:hi], acc[6, lo:hi], acc[7, lo:hi]
         for t in range(T - 1, -1, -1):
             gyr, gxr = gy[t, lo:hi], gx[t, lo:hi]
             udr, usr = ud_all[t, lo:hi], us_all[t, lo:hi]
@@ -343,22 +379,27 @@ def _tslif_bwd(gy, gud, gus, ud_all, us_all, x, ud0, us0, coef, gx, acc, cst, sp
                     udp, usp, gam, th = ud0b, us0b, zero, zero  # no reset before step 0
                 else:
                     udp, usp, gam, th = ud_all[t - 1, lo:hi], us_all[t - 1, lo:hi], gamma, theta
+                # previous (post-reset) state into the scratch rows, then one accumulator
+                # per loop (several per loop did not vectorise)
                 for i in range(n):
-                    g = gyr[i]
-                    ud = udr[i]
-                    g_ud = g_udb[i]
-                    g_us = g_usb[i]
-                    ud_p = udp[i] - gam * (one if udp[i] - theta >= zero else zero)
-                    us_p = usp[i] - th * (one if usp[i] - theta >= zero else zero)
-                    xt = xr[i]
-                    acc[0, lo + i] += g_ud * ud_p
-                    acc[1, lo + i] += g_ud * xt
-                    acc[2, lo + i] += g_us * us_p
-                    acc[3, lo + i] += g_us * xt
-                    acc[4, lo + i] -= g_ud * us_p
-                    acc[5, lo + i] -= g_us * ud
-                    acc[6, lo + i] += g * (one if ud - theta >= zero else zero)
-                    acc[7, lo + i] += g * (one if usr[i] - theta >= zero else zero)
+                    sgd[i] = udp[i] - gam * (one if udp[i] - theta >= zero else zero)
+                    sgs[i] = usp[i] - th * (one if usp[i] - theta >= zero else zero)
+                for i in range(n):
+                    ga_d[i] += g_udb[i] * sgd[i]
+                for i in range(n):
+                    ga_s[i] += g_usb[i] * sgs[i]
+                for i in range(n):
+                    gc_sd[i] -= g_udb[i] * sgs[i]
+                for i in range(n):
+                    gb_d[i] += g_udb[i] * xr[i]
+                for i in range(n):
+                    gb_s[i] += g_usb[i] * xr[i]
+                for i in range(n):
+                    gc_ds[i] -= g_usb[i] * udr[i]
+                for i in range(n):
+                    g_p[i] += gyr[i] * (one if udr[i] - theta >= zero else zero)
+                for i in range(n):
+                    g_q[i] += gyr[i] * (one if usr[i] - theta >= zero else zero)
 
 
 def tslif_forward(x, ud0, us0, coef, cfg):
@@ -366,8 +407,8 @@ def tslif_forward(x, ud0, us0, coef, cfg):
     y, ud, us = torch.empty_like(x), torch.empty_like(x), torch.empty_like(x)
     ud_T, us_T = torch.empty_like(ud0), torch.empty_like(us0)
     cst = _consts(_np(x).dtype, cfg.gamma, cfg.threshold)
-    _tslif_fwd(_np(x), _np(ud0), _np(us0), _np(coef), _np(y), _np(ud), _np(us), _np(ud_T),
-               _np(us_T), cst, _block_and_threads(x.shape[1]))
+    _launch(_tslif_fwd, x.shape[1], _np(x), _np(ud0), _np(us0), _np(coef), _np(y), _np(ud),
+            _np(us), _np(ud_T), _np(us_T), cst)
     return y, ud, us, ud_T, us_T
 
 
@@ -379,18 +420,17 @@ def tslif_backward(gy, gud_T, gus_T, ud_all, us_all, x, ud0, us0, coef, cfg, nee
     dtype = _np(x).dtype
     kind, sp = _surrogate_params(cfg, dtype)
     cst = _consts(dtype, cfg.gamma, cfg.threshold)
-    _tslif_bwd(_np(gy), _np(gud), _np(gus), _np(ud_all), _np(us_all), _np(x), _np(ud0),
-               _np(us0), _np(coef), _np(gx), _np(acc), cst, sp, kind, cfg.detach, need,
-               _block_and_threads(x.shape[1]))
+    _launch(_tslif_bwd, x.shape[1], _np(gy), _np(gud), _np(gus), _np(ud_all), _np(us_all), _np(x),
+            _np(ud0), _np(us0), _np(coef), _np(gx), _np(acc), cst, sp, kind, cfg.detach, need)
     return gx, gud, gus, acc if need else None
 
 
 # ----------------------------------------------------------------------------- TC-LIF
-@njit(parallel=True, **_JIT)
-def _tclif_fwd(x, ud0, us0, k1, k2, s_out, ud_out, us_out, ud_s, us_s, cst, block):
+@njit(**_JIT)
+def _tclif_fwd(x, ud0, us0, k1, k2, s_out, ud_out, us_out, ud_s, us_s, cst, block, b0, b1):
     T, N = x.shape
     gamma, theta, one, zero = cst[0], cst[1], cst[2], cst[3]
-    for b in prange((N + block - 1) // block):
+    for b in range(b0, b1):
         lo = b * block
         hi = min(lo + block, N)
         udb, usb, k1b, k2b = ud_s[lo:hi], us_s[lo:hi], k1[lo:hi], k2[lo:hi]
@@ -410,12 +450,12 @@ def _tclif_fwd(x, ud0, us0, k1, k2, s_out, ud_out, us_out, ud_s, us_s, cst, bloc
                 usb[i] = us - theta * s
 
 
-@njit(parallel=True, **_JIT)
+@njit(**_JIT)
 def _tclif_bwd(gs, gud, gus, ud_all, us_all, us0, k1, k2, gx, acc1, acc2, cst, sp, kind,
-               detach, need1, need2, block):
+               detach, need1, need2, block, b0, b1):
     T, N = ud_all.shape
     gamma, theta, one, zero = cst[0], cst[1], cst[2], cst[3]
-    for b in prange((N + block - 1) // block):
+    for b in range(b0, b1):
         lo = b * block
         hi = min(lo + block, N)
         n = hi - lo
@@ -457,8 +497,8 @@ def tclif_forward(x, ud0, us0, k1, k2, cfg):
     s, ud, us = torch.empty_like(x), torch.empty_like(x), torch.empty_like(x)
     ud_T, us_T = torch.empty_like(ud0), torch.empty_like(us0)
     cst = _consts(_np(x).dtype, cfg.gamma, cfg.threshold)
-    _tclif_fwd(_np(x), _np(ud0), _np(us0), _np(k1), _np(k2), _np(s), _np(ud), _np(us),
-               _np(ud_T), _np(us_T), cst, _block_and_threads(x.shape[1]))
+    _launch(_tclif_fwd, x.shape[1], _np(x), _np(ud0), _np(us0), _np(k1), _np(k2), _np(s), _np(ud),
+            _np(us), _np(ud_T), _np(us_T), cst)
     return s, ud, us, ud_T, us_T
 
 
@@ -471,7 +511,7 @@ def tclif_backward(gs, gud_T, gus_T, ud_all, us_all, ud0, us0, k1, k2, cfg, need
     kind, sp = _surrogate_params(cfg, dtype)
     cst = _consts(dtype, cfg.gamma, cfg.threshold)
     dummy = np.zeros(1, dtype=dtype)
-    _tclif_bwd(_np(gs), _np(gud), _np(gus), _np(ud_all), _np(us_all), _np(us0), _np(k1),
-               _np(k2), _np(gx), *[_np(a) if a is not None else dummy for a in acc], cst, sp,
-               kind, cfg.detach, *need, _block_and_threads(ud_all.shape[1]))
+    _launch(_tclif_bwd, ud_all.shape[1], _np(gs), _np(gud), _np(gus), _np(ud_all), _np(us_all),
+            _np(us0), _np(k1), _np(k2), _np(gx),
+            *[_np(a) if a is not None else dummy for a in acc], cst, sp, kind, cfg.detach, *need)
     return (gx, gud, gus, *acc)
