@@ -9,7 +9,20 @@ Every forecaster accepts the same forms and returns forecasts in the form it was
 
 Internally a :class:`Panel` holds one ``[T_i, C]`` float array per series plus what is needed
 to put forecasts back into the user's form (ids, time indexes, column names). Validation lives
-here too, so every model rejects bad data with the same clear messages.
+here too, so every model rejects bad data with the same clear messages
+(:class:`~spikecast.exceptions.DataValidationError` naming the column, row or series):
+NaN (unless ``missing=`` fills it) or infinite values, non-numeric / boolean / complex
+columns, an empty frame, duplicate column names, a time index that is not datetime or
+integer, has duplicates, NaT, mixed time zones or is not sorted, a long frame with other
+columns or missing ``unique_id``.
+
+Time index and frequency: the index must be increasing, but it need not be regular. Fitting
+and backtesting only need the order of the rows. A forecast needs the time stamps of the
+``horizon`` steps after the end, so :func:`future_index` needs a frequency: the index's
+``freq``, else one pandas infers, else the step when all steps are equal (also for two rows,
+or steps pandas has no name for). An irregular index has none, and ``predict`` raises a
+``DataValidationError`` naming the first step that breaks the grid and how to resample
+(``y.asfreq('h')`` with ``missing='interpolate'``, or an integer index).
 """
 
 from __future__ import annotations
