@@ -25,6 +25,17 @@ EXIT_USAGE = 2  # bad input, as argparse uses it
 EXIT_FAILURE = 1  # the input was fine but the work failed (e.g. a download)
 
 
+def _positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="spikecast",
@@ -57,6 +68,9 @@ def _build_parser() -> argparse.ArgumentParser:
                           help="where the results go (default: the config's output_dir, "
                           "else outputs/backtest/<config name>)")
     backtest.add_argument("--progress", action="store_true", help="progress bars per model")
+    backtest.add_argument("--threads", type=_positive_int, metavar="N",
+                          help="torch threads (default: torch's; small networks often train "
+                          "fastest with 1)")
 
     datasets = sub.add_parser("datasets", help="list or download benchmark datasets")
     dsub = datasets.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -89,7 +103,7 @@ def _backtest(args) -> int:
         or str(Path("outputs") / "backtest" / Path(args.config).stem)
     print(f"spikecast backtest: {len(spec.models)} models on {spec.dataset!r} "
           f"({', '.join(spec.models)})", flush=True)
-    run = run_spec(spec, output_dir, progress=args.progress)
+    run = run_spec(spec, output_dir, progress=args.progress, threads=args.threads)
     print(format_table(run.table))
     print(f"\nwrote {', '.join(str(p) for p in run.paths.values())} "
           f"({run.elapsed_s:.0f} s)")

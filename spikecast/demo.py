@@ -11,7 +11,6 @@ backtest configuration (see :mod:`spikecast.backtest_config`) run by
 
 from __future__ import annotations
 
-import contextlib
 import sys
 
 from spikecast.backtest_config import spec_from_dict
@@ -64,19 +63,6 @@ def demo_config(quick: bool = False, seed: int = 0) -> dict:
     }
 
 
-@contextlib.contextmanager
-def _torch_threads(n: int):
-    """Run torch with ``n`` intra-op threads, restoring the setting afterwards."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def run_demo(output_dir="demo_output", *, quick: bool = False, seed: int = 0,
              progress: bool | None = None, out=None) -> BacktestRun:
     """Run the demo backtest, print the ranked table and write the results.
@@ -103,8 +89,8 @@ def run_demo(output_dir="demo_output", *, quick: bool = False, seed: int = 0,
         progress = sys.stderr.isatty()
     # The networks are tiny: one thread avoids synchronisation overhead, and on a shared
     # machine two threads contending for busy cores slowed training by more than 10x.
-    with _torch_threads(1):
-        run = run_spec(spec, output_dir, progress=progress, title="spikecast demo: co2")
+    run = run_spec(spec, output_dir, progress=progress, title="spikecast demo: co2",
+                   threads=1)
     print("\nRanked by MASE (< 1: better than the yearly seasonal naive forecast). "
           "energy_nj: estimated\nenergy per forecast of the neural models "
           "(45 nm; energy_ratio: vs. the same network as an ANN).\n", file=out)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from spikecast import metrics as _metrics
+from spikecast.exceptions import DataValidationError
 
 __all__ = ["ranked_table", "format_table", "markdown_table", "write_text", "write_outputs"]
 
@@ -30,11 +31,17 @@ def _mase(predictions: pd.DataFrame, y: pd.DataFrame, season_length: int) -> pd.
     first = predictions["cutoff"].min()
     history = y.loc[:first]
     scores = {}
-    for model, rows in predictions.groupby("model", sort=False):
-        per_series = [_metrics.mase(g["y"].to_numpy(), g["y_pred"].to_numpy(),
-                                    history[uid].to_numpy(), season_length)
-                      for uid, g in rows.groupby("unique_id", sort=False)]
-        scores[model] = float(np.mean(per_series))
+    try:
+        for model, rows in predictions.groupby("model", sort=False):
+            per_series = [_metrics.mase(g["y"].to_numpy(), g["y_pred"].to_numpy(),
+                                        history[uid].to_numpy(), season_length)
+                          for uid, g in rows.groupby("unique_id", sort=False)]
+            scores[model] = float(np.mean(per_series))
+    except ValueError as err:  # too little history for the season, or a constant series
+        raise DataValidationError(
+            f"mase with season_length={season_length} on the {len(history)} rows before the "
+            f"first cutoff: {err}; change the season length or the start, or drop mase "
+            "from the metrics") from err
     return pd.Series(scores)
 
 

@@ -91,7 +91,8 @@ def test_console_script_exit_status():
 
 
 def test_unknown_command_and_bad_option(capsys):
-    for argv in (["bogus"], ["demo", "--seed", "x"], ["datasets"], ["backtest"]):
+    for argv in (["bogus"], ["demo", "--seed", "x"], ["datasets"], ["backtest"],
+                 ["backtest", "--config", "c.yaml", "--threads", "0"]):
         with pytest.raises(SystemExit) as exit_:
             main(argv)
         assert exit_.value.code == 2
@@ -206,6 +207,9 @@ def test_backtest_data_error_is_one_line(capsys, tmp_path):
     config = tiny_config(**{"backtest.start": 0.999})
     line = run_error(capsys, ["backtest", "--config", str(write_config(tmp_path, config))])
     assert "no cutoff has a full horizon" in line
+    config = tiny_config(**{"backtest.season_length": 200})
+    line = run_error(capsys, ["backtest", "--config", str(write_config(tmp_path, config))])
+    assert "mase with season_length=200 on the 120 rows before the first cutoff" in line
 
 
 def test_shipped_backtest_configs_are_valid():
