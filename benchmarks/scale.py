@@ -43,7 +43,7 @@ import time
 import numpy as np
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
-MB = 1024 * 1024
+MB = 1024 * 1024  # MiB
 
 
 def rss_bytes() -> int:
@@ -232,18 +232,18 @@ def _markdown(results: list[dict], args) -> str:
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         if r["scenario"] == "series":
-            data = f"{r['rows']:,} x {r['cols']} ({r['data_bytes'] / MB:.0f} MB)"
-            store = f"{(r['series_bytes'] + r['window_index_bytes']) / MB:.0f} MB"
-            mat = f"{r['materialised_bytes'] / MB:,.0f} MB"
+            data = f"{r['rows']:,} x {r['cols']} ({r['data_bytes'] / MB:.0f} MiB)"
+            store = f"{(r['series_bytes'] + r['window_index_bytes']) / MB:.0f} MiB"
+            mat = f"{r['materialised_bytes'] / MB:,.0f} MiB"
         else:
             data = (f"{r['n_series']:,} series x {r['series_length']} "
-                    f"({r['data_bytes'] / MB:.0f} MB long frame)")
+                    f"({r['data_bytes'] / MB:.0f} MiB long frame)")
             store, mat = "-", "-"
         lines.append(
             f"| {r['scenario']} | {data} | {r['n_windows']:,} | {r['fit_seconds']:.1f} | "
-            f"{r['predict_seconds']:.2f} | {r['rss_after_imports'] / MB:.0f} MB | "
-            f"{r['rss_after_data'] / MB:.0f} MB | {r['rss_peak_fit'] / MB:.0f} MB | "
-            f"{(r['rss_peak_fit'] - r['rss_after_imports']) / MB:.0f} MB | {store} | {mat} |")
+            f"{r['predict_seconds']:.2f} | {r['rss_after_imports'] / MB:.0f} MiB | "
+            f"{r['rss_after_data'] / MB:.0f} MiB | {r['rss_peak_fit'] / MB:.0f} MiB | "
+            f"{(r['rss_peak_fit'] - r['rss_after_imports']) / MB:.0f} MiB | {store} | {mat} |")
     return "\n".join(lines)
 
 

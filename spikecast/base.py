@@ -81,10 +81,18 @@ class BaseForecaster(BaseEstimator):
         return int(horizon)
 
     def _to_panel(self, y, X, min_length: int, what: str = "y", stage: str = "fit") -> Panel:
+        """``y`` (and the covariates ``X``, appended as columns) validated as one panel."""
+        return self._to_panel_width(y, X, min_length, what, stage)[0]
+
+    def _to_panel_width(self, y, X, min_length: int, what: str = "y", stage: str = "fit"
+                        ) -> tuple[Panel, int]:
+        """:meth:`_to_panel` and the number of columns that came from ``y`` (they come
+        first), so that ``fit`` need not convert ``y`` twice."""
         panel = to_panel(y, missing=getattr(self, "missing", "raise"), what=what,
                          min_length=min_length, length_hint=self._length_hint(stage))
+        n_y = panel.n_columns
         if X is None:
-            return panel
+            return panel, n_y
         covariates = to_panel(X, missing=getattr(self, "missing", "raise"), what="X")
         if covariates.kind == "long" or panel.kind == "long":
             raise DataValidationError(
@@ -108,7 +116,7 @@ class BaseForecaster(BaseEstimator):
             kind=panel.kind,
             name=panel.name,
             freqs=panel.freqs,
-        )
+        ), n_y
 
     def _resolve_targets(self, panel: Panel, y_columns: list[str]) -> list[str]:
         target = getattr(self, "target", None)
@@ -137,10 +145,8 @@ class BaseForecaster(BaseEstimator):
             self
         """
         self._check_horizon()
-        y_panel = to_panel(y, missing=getattr(self, "missing", "raise"), what="y",
-                           min_length=1)
-        panel = self._to_panel(y, X, self._min_train_length())
-        targets = self._resolve_targets(panel, y_panel.columns)
+        panel, n_y = self._to_panel_width(y, X, self._min_train_length())
+        targets = self._resolve_targets(panel, panel.columns[:n_y])
         if not self._uses_covariates:
             panel = panel.select(targets)
         self.columns_ = list(panel.columns)

@@ -218,8 +218,10 @@ def _numeric_block(frame: pd.DataFrame, what: str) -> np.ndarray:
                 f"pd.to_numeric(df[{col!r}]) or drop it"
             )
     # C order: pandas hands out column-major blocks, and kernels downstream round
-    # differently on other layouts, which would make predictions layout-dependent.
-    return np.ascontiguousarray(frame.to_numpy(dtype=np.float64, copy=True))
+    # differently on other layouts, which would make predictions layout-dependent. One copy
+    # (never a view of the user's frame), made straight into C order.
+    return np.array(frame.to_numpy(dtype=np.float64, copy=False), dtype=np.float64,
+                    order="C", copy=True)
 
 
 def _apply_missing(values: np.ndarray, index: pd.Index, columns: list[str], missing: str,
