@@ -68,9 +68,9 @@ def _build_parser() -> argparse.ArgumentParser:
                           help="where the results go (default: the config's output_dir, "
                           "else outputs/backtest/<config name>)")
     backtest.add_argument("--progress", action="store_true", help="progress bars per model")
-    backtest.add_argument("--threads", type=_positive_int, metavar="N",
-                          help="torch threads (default: torch's; small networks often train "
-                          "fastest with 1)")
+    backtest.add_argument("--threads", type=_positive_int, metavar="N", default=1,
+                          help="torch threads per fit (default: %(default)s; small networks "
+                          "train fastest on one, and backtest.n_jobs runs fits in parallel)")
 
     datasets = sub.add_parser("datasets", help="list or download benchmark datasets")
     dsub = datasets.add_subparsers(dest="action", metavar="ACTION", required=True)
