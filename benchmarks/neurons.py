@@ -263,6 +263,8 @@ def environment(device) -> dict:
         pass
     if torch.device(device).type == "cuda":
         info["gpu"] = torch.cuda.get_device_name()
+    # glibc's thresholds decide whether large buffers are page-faulted in on every call
+    info["malloc_env"] = {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")}
     return info
 
 
