@@ -95,10 +95,11 @@ def _backtest(args) -> int:
     from pathlib import Path
 
     from spikecast.backtest_config import load_spec
+
+    spec = load_spec(args.config)  # before importing torch: a bad config fails at once
     from spikecast.reporting import format_table
     from spikecast.runner import run_spec
 
-    spec = load_spec(args.config)
     output_dir = args.output_dir or spec.output_dir \
         or str(Path("outputs") / "backtest" / Path(args.config).stem)
     print(f"spikecast backtest: {len(spec.models)} models on {spec.dataset!r} "
