@@ -7,13 +7,14 @@ A configuration names a dataset, the backtest settings and the models::
       columns: [co2]       # optional: the columns to load (default: all)
       target: co2          # optional: the columns to forecast (default: all loaded)
       tail: 520            # optional: keep only the last rows
+      data_dir: null       # optional: where files are (default: $SPIKECAST_DATA_DIR, cache)
     backtest:
       horizon: 13          # every model forecasts this many steps
       start: 0.75          # first cutoff: fraction, int position or date
       stride: 13           # rows between cutoffs
       window: expanding    # or sliding (with train_length)
       refit: false         # true, false or every k cutoffs
-      n_jobs: 1
+      n_jobs: 1            # parallel fits (> 1: the neural cost columns stay empty)
       metrics: [mae, mse, smape, mase]
       season_length: 52    # period of MASE's seasonal-naive scale
     models:
