@@ -114,6 +114,13 @@ def markdown_table(table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _umask_mode(path: Path) -> None:
+    """Give ``path`` the mode a plain ``open`` would (mkstemp files are private, 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
 def write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` atomically (temporary file in the same folder, then
     ``os.replace``), creating missing parent folders."""
@@ -123,6 +130,7 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
+        _umask_mode(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -172,4 +180,6 @@ def write_outputs(output_dir: str | os.PathLike, table: pd.DataFrame,
     paths["errors"] = out / "errors_by_step.png"
     plot_backtest_errors(predictions, "mae", path=paths["errors"],
                          title=f"{title}: MAE by horizon step" if title else None)
+    for kind in ("forecast", "errors"):  # save_figure leaves mkstemp's private mode
+        _umask_mode(paths[kind])
     return paths

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +55,12 @@ def write_config(tmp_path: Path, config, name: str = "run.yaml") -> Path:
 def command_line(monkeypatch):
     """Run as the command would (LightningCLI warns when sys.argv holds pytest's args)."""
     monkeypatch.setattr(sys, "argv", ["spikecast"])
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def run_error(capsys, argv: list[str]) -> str:
@@ -135,6 +142,8 @@ def test_backtest_writes_results(capsys, tmp_path):
     files = sorted(p.name for p in out_dir.iterdir())
     assert files == ["errors_by_step.png", "forecast.png", "metrics.csv", "predictions.csv",
                      "results.md"]  # and no temporary files left behind
+    for path in out_dir.iterdir():  # as readable as any file the user writes
+        assert path.stat().st_mode & 0o777 == 0o666 & ~current_umask(), path.name
     table = pd.read_csv(out_dir / "metrics.csv", index_col="rank")
     assert list(table.index) == [1, 2, 3, 4]
     assert table["mase"].is_monotonic_increasing
