@@ -52,7 +52,7 @@ def _build_parser() -> argparse.ArgumentParser:
                           description="Backtest TS-LIF, LIAF, DA-LIF, GRU, LSTM and classical "
                           "baselines on weekly CO2 (ships with statsmodels), print a ranked "
                           "table and write it (CSV, markdown) with plots.")
-    demo.add_argument("--output-dir", default="demo_output",
+    demo.add_argument("--output-dir", default="demo_output", metavar="DIR",
                       help="where the results go (default: %(default)s)")
     demo.add_argument("--quick", action="store_true",
                       help="a much smaller run (seconds; for tests)")
