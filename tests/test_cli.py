@@ -227,6 +227,24 @@ def test_shipped_backtest_configs_are_valid():
         assert spec.models and spec.horizon >= 1, path
 
 
+def test_demo_configs_are_valid():
+    """The demo's settings pass the checks every config gets; the full one backtests the
+    12 cutoffs the README promises."""
+    from spikecast.demo import DEMO_ENCODERS, demo_config
+
+    for quick in (False, True):
+        spec = spec_from_dict(demo_config(quick, seed=3))
+        assert set(DEMO_ENCODERS) <= set(spec.models)
+        assert {"naive", "seasonal_naive", "drift", "ets", "linear"} <= set(spec.models)
+        assert all(m.random_state == 3 for m in spec.build_models().values()
+                   if hasattr(m, "random_state"))
+    spec = spec_from_dict(demo_config())
+    first = int(round(spec.start * spec.tail)) - 1  # as backtest places a fractional start
+    cutoffs = range(first, spec.tail - spec.horizon, spec.stride)
+    assert len(cutoffs) == 12
+    assert "same 12 cutoffs" in (REPO / "README.md").read_text().replace("\n", " ")
+
+
 def test_registry():
     assert set(MODELS) >= {"neural", "naive", "seasonal_naive", "drift", "arima", "ets",
                            "linear"}
