@@ -628,3 +628,13 @@ def test_no_warnings_escape_the_catalogue():
             forecast = factory().fit(_frame()).predict()
         assert np.isfinite(forecast.to_numpy()).all()
 
+
+
+def test_backtest_on_long_data_names_the_short_series():
+    data = pd.concat([_long(40, ids=("long",)), _long(10, ids=("short",))],
+                     ignore_index=True)
+    model = LinearForecaster(horizon=3, lookback=8)
+    with pytest.raises(DataValidationError,
+                       match=r"series 'short' has 10 row\(s\) of training data but "
+                             r"LinearForecaster needs at least 11"):
+        backtest(model, data, start=20, progress=False)

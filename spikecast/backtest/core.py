@@ -233,9 +233,15 @@ def backtest(forecaster, y, *, start, stride: int = 1, window: str = "expanding"
         ``fit_time_s`` and ``predict_time_s`` (wall time summed over fits / forecasts,
         whatever ``n_jobs``) and ``n_warnings``.
 
+    The index of ``y`` may be irregular (no inferable frequency): cutoffs are rows and the
+    forecasts are scored at the actual time stamps that follow them, so no frequency is
+    needed (unlike ``predict``, which must invent future time stamps).
+
     Raises:
-        DataValidationError: for invalid arguments, or when no cutoff has a full horizon or
-            the first training window is too short for the model.
+        DataValidationError: for invalid arguments (the message names the argument and the
+            valid values), or when no cutoff has a full horizon or the first training window
+            is too short for the model (the message says how many rows are needed).
+        TypeError: ``forecaster`` is not a spikecast forecaster.
 
     Warnings from the fits (e.g. statsmodels convergence warnings) are collected in every
     worker and reported once, as one :class:`BacktestWarning` per warning category.
