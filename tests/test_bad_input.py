@@ -176,6 +176,7 @@ _CLAIM_XFAIL = pytest.mark.xfail(strict=True, reason=(
 @pytest.mark.parametrize("factory", [
     pytest.param(f, id=k, marks=[_CLAIM_XFAIL] if k == "neural" else [])
     for k, f in FORECASTERS.items()])
+@pytest.mark.filterwarnings("ignore::spikecast.baselines.ModelWarning")  # ARIMA on 2 rows
 def test_too_short_says_how_many_rows_are_needed(factory):
     """The too-short message names the length needed, and that length is enough."""
     model = factory()
