@@ -333,10 +333,11 @@ def test_predict_before_fit(factory):
 def test_irregular_frequency_fits_but_predict_names_the_gap(factory):
     model = factory().fit(_irregular())  # fitting needs only the order of the rows
     with pytest.raises(DataValidationError,
-                       match=r"irregular.*row 58 .*row 59 .*is 0 days 01:07:00") as excinfo:
+                       match=r"irregular.*row 59 is Timestamp\('2024-01-03 11:07:00'\) where "
+                             r"the 'h' grid .* continues with Timestamp\('2024-01-03 11:00:00'"
+                             r"\) \(after row 58") as excinfo:
         model.predict()
-    text = str(excinfo.value)
-    assert "asfreq" in text and "most steps are 0 days 01:00:00" in text, text
+    assert "y.asfreq('h')" in str(excinfo.value)
     forecast = model.predict(_frame())  # a regular history forecasts as usual
     assert forecast.index[0] == _frame().index[-1] + pd.Timedelta(hours=1)
 
@@ -345,8 +346,26 @@ def test_irregular_long_series_is_named():
     data = _long()
     data.loc[data.index[-1], "ds"] += pd.Timedelta(hours=5)
     model = NaiveForecaster(horizon=2).fit(data)
-    with pytest.raises(DataValidationError, match=r"series 's2'.*irregular.*row 38 .*row 39"):
+    with pytest.raises(DataValidationError,
+                       match=r"series 's2'.*irregular.*row 39 is .*'D' grid.*after row 38"):
         model.predict()
+
+
+def test_irregular_calendar_frequency_names_the_gap_not_a_short_month():
+    index = pd.date_range("2020-01-01", periods=24, freq="MS").delete(10)  # no November
+    frame = pd.DataFrame({"a": np.arange(23.0)}, index=pd.DatetimeIndex(list(index)))
+    with pytest.raises(DataValidationError,
+                       match=r"row 10 is Timestamp\('2020-12-01.*'MS' grid.*"
+                             r"Timestamp\('2020-11-01.*y\.asfreq\('MS'\)"):
+        NaiveForecaster(horizon=2).fit(frame).predict()
+
+
+def test_irregular_integer_index_names_the_step():
+    frame = pd.DataFrame({"a": np.arange(10.0)}, index=[0, 1, 2, 3, 4, 5, 6, 7, 8, 10])
+    with pytest.raises(DataValidationError,
+                       match=r"step from row 8 \(8\) to row 9 \(10\) is 2 while most steps "
+                             r"are 1"):
+        NaiveForecaster(horizon=2).fit(frame).predict()
 
 
 def test_single_row_without_freq_says_to_set_one():

@@ -379,18 +379,43 @@ def _irregular_message(index: pd.Index, what: str) -> str:
         return (f"{what}: the index has a single time stamp and no freq, so the time stamps "
                 "of the forecast cannot be inferred; give the index a freq, e.g. "
                 "pd.date_range(start, periods=1, freq='h'), or use an integer index")
-    ints = np.asarray(index.asi8 if isinstance(index, pd.DatetimeIndex) else index,
-                      dtype=np.int64)
+    if isinstance(index, pd.DatetimeIndex) and len(index) >= 4:
+        # calendar frequencies (months, business days) have unequal steps: compare with the
+        # grid the first rows follow, when pandas can name it
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            start_freq = index[:3].inferred_freq
+        if start_freq is not None:
+            grid = pd.date_range(index[0], periods=len(index), freq=start_freq)
+            off = np.flatnonzero(grid.asi8 != index.asi8)
+            if len(off):
+                pos = int(off[0])
+                fix = fix.replace("'h'", repr(start_freq))
+                return (f"{what}: the time index is irregular, so the time stamps of the "
+                        f"forecast cannot be inferred: row {pos} is {index[pos]!r} where the "
+                        f"{start_freq!r} grid of the rows before it continues with "
+                        f"{grid[pos]!r} (after row {pos - 1}, {index[pos - 1]!r}); {fix}. "
+                        "(Fitting and backtesting work on irregular data; only forecasting "
+                        "beyond its end needs a frequency.)")
+    datetime = isinstance(index, pd.DatetimeIndex)
+    ints = np.asarray(index.asi8 if datetime else index, dtype=np.int64)
     steps = np.diff(ints)
     values, counts = np.unique(steps, return_counts=True)
     usual = values[np.argmax(counts)]
     pos = int(np.flatnonzero(steps != usual)[0])
-    as_step = ((lambda d: str(pd.Timedelta(int(d), unit=index.unit)))
-               if isinstance(index, pd.DatetimeIndex) else str)
+    if datetime:
+        first, second = repr(index[pos]), repr(index[pos + 1])
+        step = str(pd.Timedelta(int(steps[pos]), unit=index.unit))
+        common = str(pd.Timedelta(int(usual), unit=index.unit))
+    else:
+        first, second = str(int(ints[pos])), str(int(ints[pos + 1]))
+        step, common = str(int(steps[pos])), str(int(usual))
+        fix = (f"renumber the rows (y.reset_index(drop=True)) or reindex to a regular step, "
+               f"e.g. y.reindex(range({int(ints[0])}, {int(ints[-1]) + int(usual)}, "
+               f"{int(usual)})) with missing='interpolate'")
     return (f"{what}: the time index is irregular, so the time stamps of the forecast "
-            f"cannot be inferred: the step from row {pos} ({index[pos]!r}) to row {pos + 1} "
-            f"({index[pos + 1]!r}) is {as_step(steps[pos])} while most steps are "
-            f"{as_step(usual)}; {fix}. (Fitting and backtesting work on irregular data; only "
+            f"cannot be inferred: the step from row {pos} ({first}) to row {pos + 1} "
+            f"({second}) is {step} while most steps are {common}; {fix}. (Fitting and backtesting work on irregular data; only "
             "forecasting beyond its end needs a frequency.)")
 
 
