@@ -415,8 +415,9 @@ def _irregular_message(index: pd.Index, what: str) -> str:
                f"{int(usual)})) with missing='interpolate'")
     return (f"{what}: the time index is irregular, so the time stamps of the forecast "
             f"cannot be inferred: the step from row {pos} ({first}) to row {pos + 1} "
-            f"({second}) is {step} while most steps are {common}; {fix}. (Fitting and backtesting work on irregular data; only "
-            "forecasting beyond its end needs a frequency.)")
+            f"({second}) is {step} while most steps are {common}; {fix}. (Fitting and "
+            "backtesting work on irregular data; only forecasting beyond its end needs a "
+            "frequency.)")
 
 
 def future_index(index: pd.Index, freq, horizon: int, what: str = "y") -> pd.Index:
