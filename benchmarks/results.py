@@ -27,7 +27,6 @@ import contextlib
 import os
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 from unittest import mock
@@ -37,6 +36,7 @@ import pandas as pd
 import torch
 
 from spikecast import metrics
+from spikecast._atomic import atomic_path
 from spikecast.baselines import LinearForecaster
 from spikecast.efficiency import measure_costs
 from spikecast.models import ENCODERS
@@ -179,15 +179,8 @@ def append_row(csv: Path, row: dict) -> None:
         frame = frame[~same]
     frame = pd.concat([frame, pd.DataFrame([row])], ignore_index=True)
     frame = frame.sort_values(key, kind="stable")
-    csv.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=csv.parent, suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(csv) as tmp:
         frame.to_csv(tmp, index=False)
-        os.replace(tmp, csv)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def run(protocol: str, models: list[str], horizons: list[int], seeds: list[int],

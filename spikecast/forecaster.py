@@ -18,6 +18,7 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from sklearn.utils.validation import check_is_fitted
 
 from spikecast import __version__
+from spikecast._atomic import atomic_path
 from spikecast.base import BaseForecaster
 from spikecast.data.frames import Panel
 from spikecast.data.windows import StandardScaler, WindowDataModule
@@ -410,15 +411,8 @@ class NeuralForecaster(BaseForecaster):
         for i, v in enumerate(panel.values):
             tensors[f"history.{i}"] = torch.as_tensor(np.ascontiguousarray(v[-L:]))
         path = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-        os.close(fd)
-        try:
-            save_file(tensors, tmp, metadata={"spikecast": json.dumps(meta)})
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        with atomic_path(path) as tmp:
+            save_file(tensors, str(tmp), metadata={"spikecast": json.dumps(meta)})
 
     @classmethod
     def load(cls, path) -> NeuralForecaster:
@@ -446,6 +440,18 @@ class NeuralForecaster(BaseForecaster):
             raise ModelFileError(
                 f"{path} was written by a newer spikecast (format {meta['format_version']})"
             )
+        try:
+            return cls._restore(meta, tensors)
+        except (KeyError, IndexError, TypeError, ValueError, RuntimeError) as err:
+            # a file whose metadata or tensors were edited: never a deep traceback
+            raise ModelFileError(
+                f"{path}: the stored parameters, history or weights do not match the architecture "
+                f"(edited or tampered file?): {type(err).__name__}: {err}"
+            ) from err
+
+    @classmethod
+    def _restore(cls, meta: dict, tensors: dict) -> NeuralForecaster:
+        """Rebuild a fitted forecaster from the metadata and tensors of a model file."""
         self = cls(**meta["params"])
         self.columns_ = meta["columns"]
         self.target_columns_ = meta["target_columns"]
@@ -465,11 +471,7 @@ class NeuralForecaster(BaseForecaster):
         )
         module = self._build_module(len(self.columns_))
         state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-        try:
-            module.load_state_dict(state)
-        except RuntimeError as err:
-            raise ModelFileError(f"{path}: weights do not match the architecture: {err}") \
-                from err
+        module.load_state_dict(state)
         self.module_ = module.eval()
         return self
 

@@ -8,8 +8,6 @@ sees a half-written file.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,6 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from spikecast._atomic import atomic_path
 from spikecast.data.frames import LONG_COLUMNS
 from spikecast.exceptions import DataValidationError
 
@@ -29,18 +28,9 @@ def save_figure(fig: Figure, path, dpi: int = 100) -> Path:
 
     Missing parent directories are created. Returns the path written.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            fig.savefig(handle, format="png", dpi=dpi)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi)
+    return Path(path)
 
 
 def _as_series_dict(data, what: str, continue_after: Mapping | None = None

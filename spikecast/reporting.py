@@ -9,13 +9,13 @@ so that a reader never sees half a file.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from spikecast import metrics as _metrics
+from spikecast._atomic import atomic_path
 from spikecast.exceptions import DataValidationError
 
 __all__ = ["ranked_table", "format_table", "markdown_table", "write_text", "write_outputs"]
@@ -114,29 +114,12 @@ def markdown_table(table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _umask_mode(path: Path) -> None:
-    """Give ``path`` the mode a plain ``open`` would (mkstemp files are private, 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
-
-
 def write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` atomically (temporary file in the same folder, then
     ``os.replace``), creating missing parent folders."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        _umask_mode(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8", newline="")
+    return Path(path)
 
 
 def _last_forecasts(predictions: pd.DataFrame, models: list[str]) -> dict[str, pd.DataFrame]:
@@ -180,6 +163,4 @@ def write_outputs(output_dir: str | os.PathLike, table: pd.DataFrame,
     paths["errors"] = out / "errors_by_step.png"
     plot_backtest_errors(predictions, "mae", path=paths["errors"],
                          title=f"{title}: MAE by horizon step" if title else None)
-    for kind in ("forecast", "errors"):  # save_figure leaves mkstemp's private mode
-        _umask_mode(paths[kind])
     return paths

@@ -167,8 +167,9 @@ def test_figure_save_is_atomic(tmp_path, monkeypatch):
     before = path.read_bytes()
     assert before.startswith(b"\x89PNG")
 
-    def broken(self, handle, **kwargs):
-        handle.write(b"\x89PNG partial")
+    def broken(self, target, **kwargs):  # writes part of the file, then fails
+        with open(target, "wb") as handle:
+            handle.write(b"\x89PNG partial")
         raise OSError("disk full")
     monkeypatch.setattr(type(fig), "savefig", broken)
     with pytest.raises(OSError, match="disk full"):
@@ -258,14 +259,6 @@ def test_tampered_weights_are_a_model_file_error(tmp_path, saved):
         NeuralForecaster.load(tmp_path / "offsets.safetensors")
 
 
-_LOAD_FIX = ("NeuralForecaster.load (spikecast/forecaster.py) only wraps the safetensors "
-             "read and the JSON parse: a missing 'history.<i>' tensor raises KeyError and "
-             "bad 'params' raise TypeError/ValueError from __init__ or the model; wrap the "
-             "rebuild (cls(**params) .. load_state_dict) in try/except (KeyError, TypeError, "
-             "ValueError) -> ModelFileError")
-
-
-@pytest.mark.xfail(strict=True, reason=_LOAD_FIX)
 def test_missing_tensor_is_a_model_file_error(tmp_path, saved):
     from safetensors.torch import load_file, save_file
 
@@ -277,7 +270,6 @@ def test_missing_tensor_is_a_model_file_error(tmp_path, saved):
         NeuralForecaster.load(tmp_path / "gone.safetensors")
 
 
-@pytest.mark.xfail(strict=True, reason=_LOAD_FIX)
 def test_tampered_params_are_a_model_file_error(tmp_path, saved):
     header, body = _header(saved)
     meta = json.loads(header["__metadata__"]["spikecast"])
