@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import logging
+import math
 import os
 import tempfile
 import time
@@ -24,6 +26,7 @@ from spikecast.data.frames import Panel
 from spikecast.data.windows import StandardScaler, WindowDataModule
 from spikecast.exceptions import DataValidationError, ModelFileError
 from spikecast.models import ENCODERS, ForecastModule
+from spikecast.models.encoders import SPIKING_ENCODERS
 
 __all__ = ["NeuralForecaster"]
 
@@ -169,9 +172,69 @@ class NeuralForecaster(BaseForecaster):
                 f"lookback must be a positive integer (input window length), got {lookback!r}"
             )
         self._check_horizon()
+        for name in ("hidden_size", "num_layers", "max_epochs", "batch_size", "spike_steps",
+                     "stride"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise DataValidationError(f"{name} must be a positive integer, got {value!r}")
+        lr = self.lr
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
+            raise DataValidationError(f"lr must be a finite number > 0, got {lr!r}")
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) \
+                or not 0 <= self.dropout < 1:
+            raise DataValidationError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
+        self._check_neuron_params()
+
+    def _check_neuron_params(self) -> None:
+        """``neuron_params`` must be keyword arguments the chosen neuron accepts."""
+        params = self.neuron_params
+        if params is None:
+            return
+        if not isinstance(params, dict):
+            raise DataValidationError(
+                f"neuron_params must be a dict of neuron keyword arguments, got {params!r}"
+            )
+        if self.encoder not in SPIKING_ENCODERS:
+            raise DataValidationError(
+                f"neuron_params apply to spiking encoders {list(SPIKING_ENCODERS)}, not to "
+                f"encoder={self.encoder!r}"
+            )
+        from spikecast import neurons
+
+        accepted = inspect.signature(neurons.NEURONS[self.encoder].__init__).parameters
+        valid = [k for k in accepted if k not in ("self", "num_features")]
+        unknown = [k for k in params if k not in valid]
+        if unknown:
+            raise DataValidationError(
+                f"unknown neuron_params {unknown} for neuron {self.encoder!r}; valid: {valid}"
+            )
+
+    def _val_rows_needed(self, n: int) -> int:
+        """Validation rows held out of an ``n``-row series (as WindowDataModule counts)."""
+        v = self.val_size
+        return int(round(n * v)) if isinstance(v, float) else int(v)
 
     def _min_train_length(self) -> int:
-        return int(self.lookback) + int(self.horizon)
+        """lookback + horizon training rows, plus the validation rows held out after them."""
+        need = int(self.lookback) + int(self.horizon)
+        if isinstance(self.val_size, bool) or not isinstance(self.val_size, (int, float)):
+            return need  # WindowDataModule names the bad val_size
+        if isinstance(self.val_size, int):
+            return need + max(int(self.val_size), 0)
+        if not 0 <= self.val_size < 1:
+            return need
+        n = need  # smallest n with n - round(f * n) >= need
+        while n - self._val_rows_needed(n) < need:
+            n += 1
+        return n
+
+    def _length_hint(self, stage: str) -> str:
+        if stage != "fit" or not self.val_size:
+            return super()._length_hint(stage)
+        return (f"NeuralForecaster trains on windows of lookback + horizon = {self.lookback} + "
+                f"{self.horizon} rows and holds val_size={self.val_size!r} of the rows out "
+                "for validation after them; pass a longer series or lower lookback / horizon "
+                "/ val_size")
 
     def _min_predict_length(self) -> int:
         return int(self.lookback)

@@ -167,15 +167,8 @@ def test_bad_training_data(factory, case):
         pd.testing.assert_frame_equal(data, before)
 
 
-_CLAIM_XFAIL = pytest.mark.xfail(strict=True, reason=(
-    "NeuralForecaster._min_train_length (spikecast/forecaster.py) returns lookback + horizon "
-    "and ignores the val_size rows held out for validation, so the first message claims too "
-    "few rows; WindowDataModule then asks for more"))
-
-
 @pytest.mark.parametrize("factory", [
-    pytest.param(f, id=k, marks=[_CLAIM_XFAIL] if k == "neural" else [])
-    for k, f in FORECASTERS.items()])
+    pytest.param(f, id=k) for k, f in FORECASTERS.items()])
 @pytest.mark.filterwarnings("ignore::spikecast.baselines.ModelWarning")  # ARIMA on 2 rows
 def test_too_short_says_how_many_rows_are_needed(factory):
     """The too-short message names the length needed, and that length is enough."""
@@ -291,17 +284,13 @@ def test_unknown_neuron_lists_valid_names():
     (dict(encoder="gru", stride=-2), r"stride must be a positive integer"),
     (dict(encoder="gru", val_size=1.5), r"val_size=1.5 must be a fraction"),
     (dict(encoder="gru", val_size=-1), r"val_size=-1 must not be negative"),
-    (dict(encoder="gru", val_size=0.9), r"60 rows.*at least \d+ rows are needed"),
+    (dict(encoder="gru", val_size=0.9), r"60 rows.*at least \d+ .*val_size=0.9"),
     (dict(encoder="lif", spike_steps=0), r"spike_steps"),
 ])
 def test_bad_neural_parameters_list_valid_values(params, match):
     with pytest.raises(ValueError, match=match) as excinfo:
         NeuralForecaster(**{**FAST, **params}).fit(_frame())
     _assert_raised_here(excinfo)
-
-
-_NEEDS_CHECK = ("NeuralForecaster._check_params (spikecast/forecaster.py) does not validate "
-                "this parameter; the error comes from torch / Lightning or never comes")
 
 
 @pytest.mark.parametrize("params, match", [
@@ -315,7 +304,6 @@ _NEEDS_CHECK = ("NeuralForecaster._check_params (spikecast/forecaster.py) does n
     pytest.param(dict(encoder="lif", neuron_params=[1]), r"neuron_params must be a dict",
                  id="neuron_params not a dict"),
 ])
-@pytest.mark.xfail(strict=True, reason=_NEEDS_CHECK)
 def test_bad_neural_parameters_checked_up_front(params, match):
     with pytest.raises(ValueError, match=match) as excinfo:
         NeuralForecaster(**{**FAST, "encoder": "gru", **params}).fit(_frame())

@@ -84,11 +84,6 @@ def test_neural_forecasts_scale_with_the_data(encoder, scale):
     np.testing.assert_allclose(big.to_numpy() / scale, unit.to_numpy(), rtol=2e-3, atol=2e-3)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "StandardScaler.fit (spikecast/data/windows.py) treats a column whose std is below "
-    "1e-12 * max(1, |mean|) as constant, an absolute threshold: data of magnitude 1e-12 is "
-    "left unscaled and the forecast is off by orders of magnitude; use a relative test such "
-    "as std > 1e-12 * |mean| (and std > 0)"))
 def test_neural_forecasts_of_very_small_values():
     data = scaled(1e-12)
     forecast = neural("gru").fit(data).predict()

@@ -60,7 +60,9 @@ class StandardScaler:
         stacked = np.concatenate(blocks, axis=0)
         mean = stacked.mean(axis=0)
         std = stacked.std(axis=0)
-        std = np.where(std > 1e-12 * np.maximum(1.0, np.abs(mean)), std, 1.0)
+        # relative test: data of any magnitude (1e-12 or 1e12) is standardised; only a
+        # column constant up to rounding keeps scale 1
+        std = np.where((std > 0) & (std > 1e-12 * np.abs(mean)), std, 1.0)
         return cls(mean, std)
 
     @classmethod
