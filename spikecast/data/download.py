@@ -13,7 +13,6 @@ import hashlib
 import http.client
 import os
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 import warnings
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from spikecast._atomic import atomic_path
 from spikecast.exceptions import SpikecastError
 
 __all__ = [
@@ -100,12 +100,10 @@ def download_file(url: str, dest: str | os.PathLike, sha256: str | None = None,
     dest.parent.mkdir(parents=True, exist_ok=True)
     expected = sha256.lower() if sha256 else None
     request = urllib.request.Request(url, headers={"User-Agent": "spikecast"})
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(dest, suffix=".part") as tmp:
         digest = hashlib.sha256()
         received = 0
-        with os.fdopen(fd, "wb") as out:
+        with open(tmp, "wb") as out:
             try:
                 response = urllib.request.urlopen(request, timeout=timeout)
             except urllib.error.HTTPError as err:
@@ -148,10 +146,6 @@ def download_file(url: str, dest: str | os.PathLike, sha256: str | None = None,
                 f"{dest} was not written (the source may have changed or the transfer was "
                 "corrupted)",
                 path=dest, expected=expected, actual=actual)
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return dest
 
 
