@@ -349,6 +349,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--neurons", nargs="+", default=NEURON_NAMES, choices=NEURON_NAMES)
     p.add_argument("--baselines", nargs="*", default=None,
                    help=f"baselines to run (default: the installed ones of {BASELINES})")
+    p.add_argument("--impls", nargs="+", choices=["reference", "fused", "fused-torch"],
+                   help="implementations of the spikecast neurons to run (default: all that "
+                        "apply to the device)")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
@@ -388,7 +391,8 @@ def main(argv=None) -> int:
     for T, n in points:
         for name in args.neurons:
             cases += [{"name": name, "impl": impl, "T": T, "n": n}
-                      for impl in implementations(args.device)]
+                      for impl in implementations(args.device)
+                      if args.impls is None or impl in args.impls]
         cases += [{"name": b, "impl": "torch", "T": T, "n": n} for b in baselines
                   if b not in ("gru", "lstm") or T * n <= args.rnn_max_steps]
 
