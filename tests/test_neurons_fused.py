@@ -233,3 +233,16 @@ _TRITON_INTERPRETER = fused.triton_available() and os.environ.get("TRITON_INTERP
 def test_triton_interpreter(name, kwargs, dtype):
     """The Triton kernels (LIF family; the others fall back to the torch loop) on CPU."""
     _compare(name, kwargs, dtype, "triton", rtol=1e-6 if dtype == torch.float64 else 1e-4)
+
+
+@pytest.mark.skipif(not fused.numba_available(), reason="numba not installed")
+@pytest.mark.parametrize(("name", "kwargs"), [("lif", {}), ("ts_lif", {"per_channel": True}),
+                                              ("liaf", {"per_channel": True})])
+def test_numba_kernels_split_over_threads(name, kwargs):
+    """Enough neurons for several blocks on two threads: same results as the reference."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        _compare(name, kwargs, torch.float64, "numba", shape=(5, 4, 3, 200))
+    finally:
+        torch.set_num_threads(threads)
