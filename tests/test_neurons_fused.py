@@ -246,3 +246,35 @@ def test_numba_kernels_split_over_threads(name, kwargs):
         _compare(name, kwargs, torch.float64, "numba", shape=(5, 4, 3, 200))
     finally:
         torch.set_num_threads(threads)
+
+
+@pytest.mark.skipif(not fused.triton_available(), reason="triton not installed")
+def test_triton_kernels_compile_for_a_gpu_without_fma():
+    """Ahead-of-time compilation to an H100 (sm_90) binary, no GPU needed: the kernels are
+    valid Triton, and the forward has no fused multiply-add (which would break exactness)."""
+    import triton
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    from spikecast.neurons.fused import _triton_kernels as tk
+
+    target = GPUTarget("cuda", 90, 32)
+    ptr = "*fp32"
+    fwd_sig = {n: ptr for n in ("x_ptr", "v0_ptr", "c1_ptr", "c2_ptr", "c3_ptr", "s_ptr",
+                                 "h_ptr", "vT_ptr", "cst_ptr")}
+    fwd_flags = {"HARD": True, "USE_C3": True, "HAS_OFF": True, "HAS_VR": True, "BLOCK": 128}
+    fwd_sig.update({"T": "i32", "N": "i32", **{k: "constexpr" for k in fwd_flags}})
+    kernel = triton.compile(ASTSource(fn=tk._leaky_fwd_kernel, signature=fwd_sig,
+                                      constexprs=fwd_flags),
+                            target=target, options={"enable_fp_fusion": False})
+    assert "fma.rn" not in kernel.asm["ptx"]
+    bwd_sig = {n: ptr for n in ("gs_ptr", "gv_ptr", "h_ptr", "x_ptr", "v0_ptr", "c1_ptr",
+                                 "c2_ptr", "gx_ptr", "gv0_ptr", "acc1_ptr", "acc2_ptr",
+                                 "acc3_ptr", "cst_ptr")}
+    bwd_flags = {"HARD": True, "DETACH": False, "SG": 1, "NEED1": True, "NEED2": True,
+                 "NEED3": True, "HAS_OFF": True, "HAS_VR": True, "BLOCK": 128}
+    bwd_sig.update({"T": "i32", "N": "i32", **{k: "constexpr" for k in bwd_flags}})
+    kernel = triton.compile(ASTSource(fn=tk._leaky_bwd_kernel, signature=bwd_sig,
+                                      constexprs=bwd_flags),
+                            target=target, options={"enable_fp_fusion": False})
+    assert "cubin" in kernel.asm

@@ -37,16 +37,18 @@ _MAX_ELEMENTS = 2**31 - 1
 def _surrogate_grad(z, p0, p1, SG: tl.constexpr):
     """``dΘ/dz``: 0 atan (p0 = α/2, p1 = π/2·α), 1 sigmoid (p0 = α), 2 rect (p0 = α,
     p1 = 0.5/α), 3 triangle (p0 = α, p1 = α²)."""
+    # one return at the end: returns inside (even compile-time) branches are fragile in Triton
     if SG == 0:
         w = p1 * z
-        return p0 / (1.0 + w * w)
+        out = p0 / (1.0 + w * w)
     elif SG == 1:
         e = 1.0 / (1.0 + tl.exp(-p0 * z))
-        return p0 * e * (1.0 - e)
+        out = p0 * e * (1.0 - e)
     elif SG == 2:
-        return tl.where(tl.abs(z) < p1, p0, 0.0 * z)
+        out = tl.where(tl.abs(z) < p1, p0, 0.0 * z)
     else:
-        return tl.maximum(p0 - p1 * tl.abs(z), 0.0 * z)
+        out = tl.maximum(p0 - p1 * tl.abs(z), 0.0 * z)
+    return out
 
 
 @triton.jit
