@@ -175,6 +175,9 @@ def test_auto_is_fused_and_unsupported_setups():
     assert normed._resolve_backend(x) == "reference"  # "auto" falls back
     with pytest.raises(ValueError, match="norm"):
         neurons.LIAF(norm="batch", num_features=4, backend="fused")
+    normed.backend = "fused"  # reassigned after construction: still refused, not ignored
+    with pytest.raises(ValueError, match="norm"):
+        normed(x)
     with pytest.raises(ValueError, match="unknown fused kernel"), fused.use_kernel("cupy"):
         pass
 

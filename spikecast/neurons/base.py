@@ -226,6 +226,7 @@ class BaseNeuron(nn.Module):
         """The backend that runs this call (``"auto"`` resolves here)."""
         if self.backend == "auto":
             return "reference" if self._fused_unsupported() is not None else "fused"
+        self._check_backend()  # ``backend`` may have been reassigned after construction
         return self.backend
 
     def _multi_step(self, x: torch.Tensor, state: State):
