@@ -359,20 +359,24 @@ def _tslif_bwd(gy, gud, gus, ud_all, us_all, x, ud0, us0, coef, gx, acc, cst, sp
             udr, usr = ud_all[t, lo:hi], us_all[t, lo:hi]
             _sgrad(udr, theta, sgd, kind, sp, one, zero)
             _sgrad(usr, theta, sgs, kind, sp, one, zero)
-            for i in range(n):
-                g = gyr[i]
-                g_sd = g * p[i]
-                g_ss = g * q[i]
+            # Short loops with one output each, as in the forward (one loop over all sixteen
+            # arrays did not vectorise).
+            for i in range(n):  # grad of the soma's pre-reset membrane
+                g_ss = gyr[i] * q[i]
+                if not detach:
+                    g_ss = g_ss - theta * gusb[i]
+                g_usb[i] = gusb[i] + g_ss * sgs[i]
+            for i in range(n):  # grad of the dendrite's pre-reset membrane
+                g_sd = gyr[i] * p[i]
                 if not detach:
                     g_sd = g_sd - gamma * gudb[i]
-                    g_ss = g_ss - theta * gusb[i]
-                g_us = gusb[i] + g_ss * sgs[i]
-                g_ud = gudb[i] + g_sd * sgd[i] - c_ds[i] * g_us
-                g_udb[i] = g_ud
-                g_usb[i] = g_us
-                gxr[i] = g_us * b_s[i] + g_ud * b_d[i]
-                gudb[i] = g_ud * a_d[i]
-                gusb[i] = g_us * a_s[i] - g_ud * c_sd[i]
+                g_udb[i] = gudb[i] + g_sd * sgd[i] - c_ds[i] * g_usb[i]
+            for i in range(n):
+                gxr[i] = g_usb[i] * b_s[i] + g_udb[i] * b_d[i]
+            for i in range(n):
+                gudb[i] = g_udb[i] * a_d[i]
+            for i in range(n):
+                gusb[i] = g_usb[i] * a_s[i] - g_udb[i] * c_sd[i]
             if need:
                 xr = x[t, lo:hi]
                 if t == 0:
