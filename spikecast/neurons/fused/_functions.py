@@ -209,6 +209,8 @@ class TSLIFFunction(torch.autograd.Function):
         ctx.cfg, ctx.kernel, ctx.step, ctx.coef = cfg, kernel, step, coef
         ctx.save_for_backward(ud, us, xf, ud0, us0, *params)
         ctx.mark_non_differentiable(ud, us)
+        # Otherwise autograd hands backward two T×N zero tensors for ud and us.
+        ctx.set_materialize_grads(False)
         return (y.view(x.shape), ud_T.view(step), us_T.view(step), ud.view(x.shape),
                 us.view(x.shape))
 
@@ -217,6 +219,9 @@ class TSLIFFunction(torch.autograd.Function):
         """One reverse loop: gradients of ``x``, both initial states and all 8 coefficients."""
         ud, us, xf, ud0, us0, *params = ctx.saved_tensors
         step, n = ctx.step, ud.shape[1]
+        g_y = torch.zeros_like(ud) if g_y is None else g_y
+        g_udT = ud0.new_zeros(step) if g_udT is None else g_udT
+        g_usT = us0.new_zeros(step) if g_usT is None else g_usT
         need = any(ctx.needs_input_grad[3:11])
         with torch.no_grad():
             gx, gud0, gus0, acc = _kernel(ctx.kernel, "tslif_backward")(
