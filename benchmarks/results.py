@@ -102,6 +102,7 @@ def neural_row(protocol: str, encoder: str, horizon: int, seed: int, overrides: 
         cli = run_lightning_cli(["fit", *args])
     train_s = time.perf_counter() - start
     best = cli.trainer.checkpoint_callback.best_model_path
+    val_loss = cli.trainer.checkpoint_callback.best_model_score
     module, datamodule = cli.model, cli.datamodule
     if best:
         state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
@@ -115,6 +116,7 @@ def neural_row(protocol: str, encoder: str, horizon: int, seed: int, overrides: 
                f" && spikecast fit {' '.join(_relative(a) for a in args)}")
     return {
         **score(protocol, targets, preds.double().numpy()),
+        "val_loss": float(val_loss) if val_loss is not None else np.nan,
         "epochs": int(cli.trainer.current_epoch), "train_s": round(train_s, 1),
         "params": int(costs["params"]), "energy_nj": costs["energy_pj"] / 1e3,
         "energy_ann_nj": costs["energy_ann_pj"] / 1e3,
@@ -173,8 +175,9 @@ def _relative(arg: str) -> str:
 def append_row(csv: Path, row: dict) -> None:
     """Add ``row`` to ``csv`` (replacing a row with the same key), atomically."""
     frame = pd.read_csv(csv) if csv.exists() else pd.DataFrame()
-    key = ["protocol", "model", "horizon", "seed"]
+    key = ["protocol", "model", "horizon", "seed", "overrides"]
     if len(frame):
+        frame["overrides"] = frame["overrides"].fillna("")
         same = (frame[key] == pd.Series({k: row[k] for k in key})).all(axis=1)
         frame = frame[~same]
     frame = pd.concat([frame, pd.DataFrame([row])], ignore_index=True)
@@ -215,14 +218,29 @@ def markdown(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def select_variants(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per protocol, model and horizon, the rows of the override variant with the lowest
+    mean validation loss (model selection on validation only; baselines have one variant)."""
+    frame = frame.assign(overrides=frame["overrides"].fillna(""))
+    if "val_loss" not in frame:
+        frame["val_loss"] = np.nan
+    key = ["protocol", "model", "horizon"]
+    val = frame.groupby([*key, "overrides"], dropna=False)["val_loss"].mean().reset_index()
+    val["rank"] = val.groupby(key)["val_loss"].rank(method="first", na_option="bottom")
+    chosen = val[val["rank"] == 1][[*key, "overrides"]]
+    return frame.merge(chosen, on=[*key, "overrides"])
+
+
 def report(csv: Path) -> str:
-    """Markdown tables: one per protocol, models as rows, horizons as columns."""
+    """Markdown tables: one per protocol and metric, models as rows, horizons as columns,
+    for the variant selected on validation loss; then every variant tried."""
     frame = pd.read_csv(csv)
-    for column in ("params", "train_s", "energy_nj"):  # absent while only baselines ran
-        if column not in frame:
+    for column in ("params", "train_s", "energy_nj", "val_loss", "overrides"):
+        if column not in frame:  # absent while only baselines ran
             frame[column] = np.nan
+    selected = select_variants(frame)
     parts = []
-    for protocol, rows in frame.groupby("protocol"):
+    for protocol, rows in selected.groupby("protocol"):
         for metric in PROTOCOL[protocol]["metrics"]:
             stats = rows.groupby(["model", "horizon"])[metric].agg(["mean", "std", "count"])
 
@@ -233,8 +251,9 @@ def report(csv: Path) -> str:
 
             table = stats.apply(cell, axis=1).unstack("horizon").fillna("")
             means = stats["mean"].unstack("horizon")
-            if means.shape[1] == len(PROTOCOL[protocol]["horizons"]):
-                table["avg"] = means.mean(axis=1).map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+            if means.shape[1] == len(PROTOCOL[protocol]["horizons"]) and means.notna().all(
+                    axis=None):
+                table["avg"] = means.mean(axis=1).map(lambda v: f"{v:.3f}")
             cost = rows.groupby("model").agg(params_max_H=("params", "max"),
                                              train_s=("train_s", "mean"),
                                              energy_nj=("energy_nj", "mean"))
@@ -244,6 +263,17 @@ def report(csv: Path) -> str:
             table["train_s"] = table["train_s"].map(lambda v: f"{v:.0f}")
             parts.append(f"### {protocol.upper()} {metric.upper()}\n\n"
                          + markdown(table.reset_index()))
+    tried = frame[frame["val_loss"].notna()].copy()
+    if len(tried):
+        metric_cols = [m for p in tried["protocol"].unique() for m in PROTOCOL[p]["metrics"]]
+        cols = ["protocol", "model", "horizon", "seed", "overrides", "val_loss", *metric_cols,
+                "epochs", "train_s"]
+        tried = tried[cols].sort_values(["protocol", "model", "horizon", "val_loss"])
+        for c in ["val_loss", *metric_cols]:
+            tried[c] = tried[c].map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
+        tried["overrides"] = tried["overrides"].fillna("").map(lambda o: f"`{o}`" if o else "")
+        parts.append("### Every neural run (the lowest val_loss per model and horizon is "
+                     "reported above)\n\n" + markdown(tried))
     return "\n\n".join(parts)
 
 
