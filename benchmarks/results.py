@@ -199,7 +199,8 @@ def run(protocol: str, models: list[str], horizons: list[int], seeds: list[int],
                 else:
                     row = baseline_row(protocol, model, horizon)
                 row = {"protocol": protocol, "model": model, "horizon": horizon,
-                       "seed": seed, "overrides": " ".join(overrides), **row,
+                       "seed": seed,
+                       "overrides": " ".join(overrides) if model in ENCODERS else "", **row,
                        "machine": f"{platform.processor() or platform.machine()}, "
                                   f"{torch.get_num_threads()} threads",
                        "torch": torch.__version__}
