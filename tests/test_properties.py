@@ -168,7 +168,8 @@ def test_backtest_cutoffs_and_actuals(n, horizon, stride, start):
 
 
 # ------------------------------------------------------------------------------ metrics
-values = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+# no subnormals: scaling one by c < 1 underflows to 0, which changes smape by design
+values = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False, allow_subnormal=False)
 pairs = st.integers(2, 40).flatmap(lambda n: st.tuples(
     arrays(np.float64, n, elements=values), arrays(np.float64, n, elements=values)))
 

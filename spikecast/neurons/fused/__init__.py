@@ -8,8 +8,8 @@ are bit-identical to the reference loop (same operations in the same order).
 Kernel backends (:func:`kernel_for` picks one per call):
 
 - ``"numba"``: compiled CPU loops (each thread owns a block of neurons and walks the time
-  axis), used for float32/float64 CPU tensors when numba is installed (``pip install
-  spikecast[fast]``);
+  axis), used for float32/float64 CPU tensors when numba is importable (a dependency of
+  spikecast);
 - ``"triton"``: GPU kernels for CUDA tensors when triton is importable;
 - ``"torch"``: a vectorised torch loop, for every other device and dtype.
 

@@ -1,4 +1,4 @@
-"""Fused CPU kernels compiled with numba (optional dependency: ``spikecast[fast]``).
+"""Fused CPU kernels compiled with numba (a dependency; the torch loop is the fallback).
 
 The same loops as :mod:`._torch_kernels`, op for op, compiled: a kernel call owns a range of
 blocks of neurons and walks the time axis with each block's state in its own buffer
