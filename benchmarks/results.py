@@ -252,9 +252,10 @@ def report(csv: Path) -> str:
 
             table = stats.apply(cell, axis=1).unstack("horizon").fillna("")
             means = stats["mean"].unstack("horizon")
-            if means.shape[1] == len(PROTOCOL[protocol]["horizons"]) and means.notna().all(
-                    axis=None):
-                table["avg"] = means.mean(axis=1).map(lambda v: f"{v:.3f}")
+            if means.shape[1] == len(PROTOCOL[protocol]["horizons"]):
+                complete = means.notna().all(axis=1)  # an average only over all horizons
+                table["avg"] = means.mean(axis=1).where(complete).map(
+                    lambda v: "" if pd.isna(v) else f"{v:.3f}")
             cost = rows.groupby("model").agg(params_max_H=("params", "max"),
                                              train_s=("train_s", "mean"),
                                              energy_nj=("energy_nj", "mean"))
