@@ -139,6 +139,21 @@ def _stored_bytes(panel, args) -> dict:
             "window_index_bytes": index}
 
 
+def _fit_and_predict(model, y, out: dict):
+    """Fit and forecast, recording the wall time and peak RSS of each into ``out``."""
+    with PeakSampler() as fit_peak:
+        t0 = time.perf_counter()
+        model.fit(y)
+        out["fit_seconds"] = time.perf_counter() - t0
+    out["rss_peak_fit"] = fit_peak.peak
+    with PeakSampler() as predict_peak:
+        t0 = time.perf_counter()
+        forecast = model.predict()
+        out["predict_seconds"] = time.perf_counter() - t0
+    out["rss_peak_predict"] = predict_peak.peak
+    return forecast
+
+
 def run_series(args) -> dict:
     """Scenario ``series``: one epoch on ``rows x cols``, then a forecast."""
     import torch
@@ -152,17 +167,8 @@ def run_series(args) -> dict:
     out["data_bytes"] = int(y.memory_usage(index=False).sum())
     out["rss_after_data"] = rss_bytes()
     model = _forecaster(args)
-    with PeakSampler() as fit_peak:
-        t0 = time.perf_counter()
-        model.fit(y)
-        out["fit_seconds"] = time.perf_counter() - t0
-    out["rss_peak_fit"] = fit_peak.peak
-    with PeakSampler() as predict_peak:
-        t0 = time.perf_counter()
-        forecast = model.predict()
-        out["predict_seconds"] = time.perf_counter() - t0
+    forecast = _fit_and_predict(model, y, out)
     assert forecast.shape == (args.horizon, args.cols) and np.isfinite(forecast).all().all()
-    out["rss_peak_predict"] = predict_peak.peak
     out["ru_maxrss"] = max_rss_bytes()
     out["n_epochs"] = model.n_epochs_
     out.update(_stored_bytes(model.train_panel_, args))
@@ -183,16 +189,7 @@ def run_panel(args) -> dict:
     out["rss_after_data"] = rss_bytes()
     model = _forecaster(args, lookback=args.panel_lookback, horizon=args.panel_horizon,
                         channel_independent=True)
-    with PeakSampler() as fit_peak:
-        t0 = time.perf_counter()
-        model.fit(y)
-        out["fit_seconds"] = time.perf_counter() - t0
-    out["rss_peak_fit"] = fit_peak.peak
-    with PeakSampler() as predict_peak:
-        t0 = time.perf_counter()
-        forecast = model.predict()
-        out["predict_seconds"] = time.perf_counter() - t0
-    out["rss_peak_predict"] = predict_peak.peak
+    forecast = _fit_and_predict(model, y, out)
     out["ru_maxrss"] = max_rss_bytes()
     ids = forecast["unique_id"].unique()
     assert len(ids) == args.n_series and len(forecast) == args.n_series * args.panel_horizon
