@@ -40,6 +40,7 @@ from spikecast._atomic import atomic_path
 from spikecast.baselines import LinearForecaster
 from spikecast.efficiency import measure_costs
 from spikecast.models import ENCODERS
+from spikecast.reporting import pipe_table
 
 REPO = Path(__file__).resolve().parents[1]
 BASELINES = ("naive", "seasonal_naive", "linear")
@@ -210,15 +211,6 @@ def run(protocol: str, models: list[str], horizons: list[int], seeds: list[int],
 
 
 # --------------------------------------------------------------------------- report
-def markdown(frame: pd.DataFrame) -> str:
-    """A pipe table (pandas' ``to_markdown`` needs tabulate, which is not a dependency)."""
-    cells = frame.astype(str).to_numpy().tolist()
-    head = [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(row) + " |" for row in cells]
-    return "\n".join(lines)
-
-
 def select_variants(frame: pd.DataFrame) -> pd.DataFrame:
     """Per protocol, model and horizon, the rows of the override variant with the lowest
     mean validation loss (model selection on validation only; baselines have one variant)."""
@@ -264,7 +256,7 @@ def report(csv: Path) -> str:
                 lambda v: "" if pd.isna(v) else f"{v:.1f}")
             table["train_s"] = table["train_s"].map(lambda v: f"{v:.0f}")
             parts.append(f"### {protocol.upper()} {metric.upper()}\n\n"
-                         + markdown(table.reset_index()))
+                         + pipe_table(table.reset_index(), left=("model",)))
     tried = frame[frame["val_loss"].notna()].copy()
     if len(tried):
         metric_cols = [m for p in tried["protocol"].unique() for m in PROTOCOL[p]["metrics"]]
@@ -275,7 +267,8 @@ def report(csv: Path) -> str:
             tried[c] = tried[c].map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
         tried["overrides"] = tried["overrides"].fillna("").map(lambda o: f"`{o}`" if o else "")
         parts.append("### Every neural run (the lowest val_loss per model and horizon is "
-                     "reported above)\n\n" + markdown(tried))
+                     "reported above)\n\n"
+                     + pipe_table(tried, left=("protocol", "model", "overrides")))
     return "\n\n".join(parts)
 
 

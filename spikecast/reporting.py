@@ -104,14 +104,19 @@ def format_table(table: pd.DataFrame) -> str:
     return _shown(table).to_string(index=False)
 
 
-def markdown_table(table: pd.DataFrame) -> str:
-    """The ranked table as a markdown pipe table (no ``tabulate`` needed)."""
-    frame = _shown(table)
-    lines = ["| " + " | ".join(frame.columns) + " |",
-             "|" + "|".join("---:" if c not in ("model",) else "---" for c in frame.columns)
-             + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in frame.to_numpy().tolist()]
+def pipe_table(frame: pd.DataFrame, left: tuple[str, ...] = ("model",)) -> str:
+    """``frame`` as a markdown pipe table (pandas' ``to_markdown`` needs ``tabulate``, which
+    is not a dependency); the ``left`` columns are left-aligned, the others right-aligned."""
+    cells = frame.astype(str)
+    lines = ["| " + " | ".join(map(str, cells.columns)) + " |",
+             "|" + "|".join("---" if c in left else "---:" for c in cells.columns) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in cells.to_numpy().tolist()]
     return "\n".join(lines) + "\n"
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """The ranked table as a markdown pipe table."""
+    return pipe_table(_shown(table))
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
