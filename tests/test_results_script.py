@@ -50,3 +50,25 @@ def test_neural_row_recorded_with_its_command(tmp_path):
     results.run("p1", ["naive"], [24], [0], [], csv, tmp_path / "runs")
     assert len(pd.read_csv(csv)) == 2
     assert "P1 MSE" in results.report(csv)
+
+
+def test_ets_forecasts_one_pass_serves_every_horizon():
+    """ETS is smoothed once per window at the longest horizon and sliced for shorter ones:
+    the slice must equal a direct forecast at the shorter horizon, and the test windows of
+    a longer horizon must be the first windows of a shorter one."""
+    from spikecast.data import WindowDataModule
+
+    short = WindowDataModule("etth1", lookback=96, horizon=96, split="p1")
+    long = WindowDataModule("etth1", lookback=96, horizon=720, split="p1")
+    x_short = results.test_windows(short)[0].double().numpy()
+    x_long = results.test_windows(long)[0].double().numpy()
+    assert len(x_long) == len(x_short) - (720 - 96)
+    assert (x_short[: len(x_long)] == x_long).all()
+
+    train = results._train_frame(short)
+    windows = x_short[[0, 1000]]
+    at_720, n_params = results.ets_forecasts(train, windows, 720)
+    at_96, _ = results.ets_forecasts(train, windows, 96)
+    assert at_720.shape == (2, 720, 7) and n_params == 7 * (4 + 2 + 24)
+    assert abs(at_720[:, :96] - at_96).max() < 1e-10
+    assert abs(at_96[0] - windows[0][-1]).mean() < 3  # a sane forecast near the level
