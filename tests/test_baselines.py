@@ -319,3 +319,25 @@ def test_warnings_the_user_ignores_are_not_reported(etth1_full):
         warnings.filterwarnings("ignore", category=EstimationWarning)
         model = ARIMAForecaster(horizon=H, order=(3, 0, 3)).fit(y)
     assert model.fit_warnings_ == [] and caught == []
+
+
+def test_ets_window_starting_elsewhere_gets_its_own_initial_states(co2_monthly):
+    """A history that does not start where training did (a backtest or test window) must
+    not inherit the training start's seasonal phase: its initial states come from its own
+    first rows (statsmodels' heuristic), with the fitted smoothing parameters."""
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    spec = dict(trend="add", seasonal="add", seasonal_periods=12)
+    train = co2_monthly.iloc[:180]
+    model = ETSForecaster(horizon=H, **spec).fit(train)
+    fitted = model.models_[(0, 0)][1]
+    window = co2_monthly.iloc[185:225]  # starts 5 months into the season
+    heuristic = ETSModel(window.to_numpy(), error="add", initialization_method="heuristic",
+                         **spec)
+    expected = heuristic.smooth(fitted.params[:3]).forecast(H)
+    f = model.predict(window).to_numpy()
+    np.testing.assert_allclose(f, expected, rtol=1e-10)
+    # the fitted states, phase-shifted by 5 months, forecast far worse
+    stale = ETSModel(window.to_numpy(), error="add", **spec).smooth(fitted.params).forecast(H)
+    actual = co2_monthly.iloc[225:225 + H].to_numpy()
+    assert np.abs(f - actual).mean() < 0.5 * np.abs(stale - actual).mean()

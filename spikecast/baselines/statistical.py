@@ -7,7 +7,11 @@ without refitting:
 - ARIMA: ``ARIMAResults.apply(new_history)`` (the Kalman filter runs over the new data with
   the fitted parameters, so a longer history updates the state as statsmodels would).
 - ETS: ``ETSModel(new_history, same spec).smooth(fitted_params)`` (the fitted smoothing
-  parameters and initial states, smoothed over the new data).
+  parameters and initial states, smoothed over the new data) when the new history starts
+  with the training data; a history that starts elsewhere (a test window) gets initial
+  states estimated from its own first rows (statsmodels' heuristic, which needs 10 rows and
+  two full seasons; shorter histories keep the fitted states), since the fitted ones belong
+  to the training start and its phase of the season.
 - VAR: the fitted coefficients applied to the last ``k_ar`` rows of the new history.
 
 statsmodels imports on first use (fit), so importing :mod:`spikecast.baselines` is cheap.
@@ -124,7 +128,9 @@ class ETSForecaster(LocalModelForecaster):
         models_, fallbacks_, fit_warnings_: as in :class:`ARIMAForecaster`.
 
     ``predict(y)`` smooths the new history with the fitted parameters
-    (``ETSModel(y).smooth(params)``), without refitting.
+    (``ETSModel(y).smooth(params)``), without refitting. A history that does not start with
+    the training data gets its initial states (level, trend, the season in its own phase)
+    from its first rows (statsmodels' heuristic) and the fitted smoothing parameters.
     """
 
     def __init__(self, horizon: int, trend=None, damped_trend: bool = False, seasonal=None,
@@ -181,7 +187,21 @@ class ETSForecaster(LocalModelForecaster):
     def _apply_one(self, result, x: np.ndarray):
         from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
-        return ETSModel(x, **self._spec()).smooth(result.params)
+        train = np.asarray(result.model.endog).ravel()
+        n = min(len(train), len(x))
+        if np.array_equal(x[:n], train[:n]) or len(x) < self._heuristic_length():
+            return ETSModel(x, **self._spec()).smooth(result.params)
+        # The history starts elsewhere (e.g. a test window): the fitted initial states
+        # belong to the training start, its level and its phase of the season, and would
+        # misalign the season. Estimate them from the history's own first rows instead,
+        # keeping the fitted smoothing parameters.
+        model = ETSModel(x, **self._spec(), initialization_method="heuristic")
+        fitted = dict(zip(result.model.param_names, result.params))
+        return model.smooth([fitted[name] for name in model.param_names])
+
+    def _heuristic_length(self) -> int:
+        """Rows statsmodels' heuristic initialisation needs: 10, and two full seasons."""
+        return max(10, 2 * int(self.seasonal_periods) if self.seasonal is not None else 0)
 
 
 class VARForecaster(BaselineForecaster):
