@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import hashlib
 import os
 import platform
 import sys
@@ -40,7 +41,6 @@ from spikecast import metrics
 from spikecast._atomic import atomic_path
 from spikecast.baselines import ETSForecaster, LinearForecaster
 from spikecast.efficiency import measure_costs
-from spikecast.models import ENCODERS
 from spikecast.reporting import pipe_table
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,6 +53,17 @@ SEASON = 24  # ETTh1 is hourly: the seasonal naive repeats the last day
 # ETS(A,Ad,A): additive errors, damped additive trend, additive daily season, chosen up front
 # (the most general additive ETS; not selected on any split)
 ETS_SPEC = {"trend": "add", "damped_trend": True, "seasonal": "add", "seasonal_periods": SEASON}
+
+
+def neural_models(protocol: str | None = None) -> list[str]:
+    """The neural models: one config ``configs/<protocol>/etth1_<model>.yaml`` each, the
+    per-neuron stacks first (spikecast 0.1's networks), then the architectures."""
+    protocols = [protocol] if protocol else list(PROTOCOL)
+    names = {p.stem.removeprefix("etth1_") for proto in protocols
+             for p in (REPO / "configs" / proto).glob("etth1_*.yaml")}
+    first = ("lif", "plif", "liaf", "da_lif", "ts_lif", "tc_lif", "stack", "spike_rnn",
+             "spike_tcn", "spike_gru", "ispikformer", "gru", "lstm")
+    return [m for m in first if m in names] + sorted(names - set(first))
 
 
 # --------------------------------------------------------------------------- test windows
@@ -82,20 +93,22 @@ def score(protocol: str, y: np.ndarray, y_pred: np.ndarray) -> dict:
 
 
 # --------------------------------------------------------------------------- neural rows
-def _config(protocol: str, encoder: str) -> Path:
-    path = REPO / "configs" / protocol / f"etth1_{encoder}.yaml"
+def _config(protocol: str, model: str) -> Path:
+    path = REPO / "configs" / protocol / f"etth1_{model}.yaml"
     if not path.exists():
-        raise FileNotFoundError(f"no config {path} for encoder {encoder!r}")
+        raise FileNotFoundError(f"no config {path} for model {model!r}")
     return path
 
 
-def neural_row(protocol: str, encoder: str, horizon: int, seed: int, overrides: list[str],
+def neural_row(protocol: str, model: str, horizon: int, seed: int, overrides: list[str],
                run_root: Path) -> dict:
     """Train one config through the Lightning CLI, restore its best checkpoint, score it."""
     from spikecast.lightning_cli import run_lightning_cli
 
-    config = _config(protocol, encoder)
-    run_dir = run_root / protocol / f"{encoder}_H{horizon}_seed{seed}"
+    config = _config(protocol, model)
+    # one directory per override variant, so variants run side by side never share one
+    variant = hashlib.sha1(" ".join(overrides).encode()).hexdigest()[:8]
+    run_dir = run_root / protocol / f"{model}_H{horizon}_seed{seed}_{variant}"
     run_dir.mkdir(parents=True, exist_ok=True)
     args = ["--config", str(config), "--data.horizon", str(horizon),
             "--seed_everything", str(seed),
@@ -241,16 +254,17 @@ def run(protocol: str, models: list[str], horizons: list[int], seeds: list[int],
     """Compute and record every requested row."""
     for model in models:
         for horizon in horizons:
-            for seed in (seeds if model in ENCODERS else [0]):
+            neural = model in neural_models(protocol)
+            for seed in (seeds if neural else [0]):
                 print(f"[{time.strftime('%H:%M:%S')}] {protocol} {model} H={horizon} "
                       f"seed={seed}", flush=True)
-                if model in ENCODERS:
+                if neural:
                     row = neural_row(protocol, model, horizon, seed, overrides, run_root)
                 else:
                     row = baseline_row(protocol, model, horizon)
                 row = {"protocol": protocol, "model": model, "horizon": horizon,
                        "seed": seed,
-                       "overrides": " ".join(overrides) if model in ENCODERS else "", **row,
+                       "overrides": " ".join(overrides) if neural else "", **row,
                        "machine": f"{platform.processor() or platform.machine()}, "
                                   f"{torch.get_num_threads()} threads",
                        "torch": torch.__version__}
@@ -301,7 +315,7 @@ def report(csv: Path) -> str:
                                              train_s=("train_s", "mean"),
                                              energy_nj=("energy_nj", "mean"))
             table = table.join(cost)
-            order = [m for m in (*ENCODERS, *BASELINES) if m in table.index]
+            order = [m for m in (*neural_models(), *BASELINES) if m in table.index]
             table = table.loc[order + sorted(set(table.index) - set(order))]
             table["energy_nj"] = table["energy_nj"].map(
                 lambda v: "" if pd.isna(v) else f"{v:.1f}")
@@ -327,7 +341,7 @@ def main(argv: list[str] | None = None) -> None:
     """Command line: ``p1`` / ``p2`` compute rows, ``report`` prints the tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("protocol", choices=["p1", "p2", "report"])
-    parser.add_argument("--models", nargs="+", default=[*ENCODERS, *BASELINES])
+    parser.add_argument("--models", nargs="+", default=[*neural_models(), *BASELINES])
     parser.add_argument("--horizons", nargs="+", type=int)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--csv", type=Path, default=REPO / "docs" / "results.csv")
@@ -338,9 +352,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.protocol == "report":
         print(report(args.csv))
         return
-    unknown = [m for m in args.models if m not in ENCODERS and m not in BASELINES]
+    valid = [*neural_models(args.protocol), *BASELINES]
+    unknown = [m for m in args.models if m not in valid]
     if unknown:
-        parser.error(f"unknown models {unknown}; valid: {[*ENCODERS, *BASELINES]}")
+        parser.error(f"unknown models {unknown}; valid: {valid}")
     torch.set_num_threads(args.threads)
     run(args.protocol, args.models, args.horizons or list(PROTOCOL[args.protocol]["horizons"]),
         args.seeds, overrides, args.csv, args.run_root)

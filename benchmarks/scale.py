@@ -115,8 +115,9 @@ def synthetic_long(n_series: int, length: int, seed: int = 0):
 def _forecaster(args, **overrides):
     from spikecast import NeuralForecaster
 
-    params = dict(encoder=args.encoder, lookback=args.lookback, horizon=args.horizon,
-                  hidden_size=args.hidden_size, channel_independent=args.channel_independent,
+    params = dict(encoder=args.encoder, neuron=args.neuron, readout=args.readout,
+                  lookback=args.lookback, horizon=args.horizon, hidden_size=args.hidden_size,
+                  channel_independent=args.channel_independent,
                   max_epochs=1, batch_size=args.batch_size, stride=args.stride, val_size=0,
                   early_stopping_patience=None, accelerator="cpu", devices=1,
                   random_state=0, verbose=False)
@@ -250,7 +251,10 @@ def main(argv=None) -> int:
     parser.add_argument("--part", choices=["series", "panel", "all"], default="all")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--cols", type=int, default=8)
-    parser.add_argument("--encoder", default="ts_lif")
+    parser.add_argument("--encoder", default="stack")
+    parser.add_argument("--neuron", default="ts_lif")
+    parser.add_argument("--readout", default="last",
+                        help="the readout measured in docs/scale.md (spikecast 0.1's head)")
     parser.add_argument("--lookback", type=int, default=96)
     parser.add_argument("--horizon", type=int, default=24)
     parser.add_argument("--hidden-size", type=int, default=8)

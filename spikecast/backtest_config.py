@@ -19,7 +19,7 @@ A configuration names a dataset, the backtest settings and the models::
       season_length: 52    # period of MASE's seasonal-naive scale
     models:
       - {model: seasonal_naive, params: {season_length: 52}}
-      - {name: ts_lif, model: neural, params: {encoder: ts_lif, lookback: 52}}
+      - {name: ts_lif, model: neural, params: {encoder: stack, neuron: ts_lif, lookback: 52}}
     seed: 0                # random_state of models that have one and do not set it
     output_dir: outputs/backtest/co2
 
@@ -217,9 +217,9 @@ def _models(entries, where: str) -> dict[str, tuple[str, dict]]:
         if "horizon" in params:
             raise ConfigError(f"{here}.params: set the horizon once, as backtest.horizon "
                               "(compare needs the same horizon for every model)")
-        # a neural model is labelled by its encoder unless named: "ts_lif", not "neural"
-        label = entry.get("name") or (params.get("encoder", "ts_lif") if kind == "neural"
-                                      else kind)
+        # a neural model is labelled by its architecture and neuron unless named: "gru",
+        # "spike_tcn_liaf", and the stack by its neuron alone ("ts_lif"), not "neural"
+        label = entry.get("name") or (_neural_label(params) if kind == "neural" else kind)
         if not isinstance(label, str):
             raise ConfigError(f"{here}.name must be a string, got {label!r}")
         if label in models:
@@ -227,6 +227,17 @@ def _models(entries, where: str) -> dict[str, tuple[str, dict]]:
                               "different name")
         models[label] = (kind, dict(params))
     return models
+
+
+def _neural_label(params: dict) -> str:
+    from spikecast.models.module import DEFAULT_ENCODER
+
+    encoder = params.get("encoder", DEFAULT_ENCODER)
+    encoder = encoder if isinstance(encoder, str) else getattr(encoder, "__name__", "neural")
+    neuron = params.get("neuron")
+    if not isinstance(neuron, str):
+        return encoder
+    return neuron if encoder == "stack" else f"{encoder}_{neuron}"
 
 
 def spec_from_dict(config: dict, source: str = "<config>") -> BacktestSpec:

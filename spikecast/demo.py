@@ -19,11 +19,17 @@ from spikecast.runner import BacktestRun, run_spec
 
 __all__ = ["DEMO_ENCODERS", "demo_config", "run_demo"]
 
-DEMO_ENCODERS = ("ts_lif", "liaf", "da_lif", "gru", "lstm")
+#: The demo's neural models by label: spiking architectures with the paper neurons, and the
+#: recurrent ANNs with the same readout.
+DEMO_NEURAL: dict[str, dict] = {
+    "ts_lif": {"encoder": "stack", "neuron": "ts_lif"},
+    "liaf": {"encoder": "stack", "neuron": "liaf"},
+    "da_lif": {"encoder": "stack", "neuron": "da_lif"},
+    "gru": {"encoder": "gru"},
+    "lstm": {"encoder": "lstm"},
+}
+DEMO_ENCODERS = tuple(DEMO_NEURAL)
 _SEASON = 52  # weekly data, yearly cycle
-# Spiking encoders see the series through a learned convolution before the first neurons:
-# with direct input they barely beat the seasonal naive forecast on this series.
-_ENCODING = {e: {"encoding": "conv"} for e in ("ts_lif", "liaf", "da_lif")}
 
 
 def demo_config(quick: bool = False, seed: int = 0) -> dict:
@@ -50,8 +56,8 @@ def demo_config(quick: bool = False, seed: int = 0) -> dict:
         {"model": "drift"},
         {"model": "ets", "params": ets},
         {"model": "linear", "params": {"lookback": 2 * _SEASON if not quick else _SEASON}},
-        *({"model": "neural", "params": {"encoder": e, **neural, **_ENCODING.get(e, {})}}
-          for e in DEMO_ENCODERS),
+        *({"model": "neural", "name": name, "params": {**spec, **neural}}
+          for name, spec in DEMO_NEURAL.items()),
     ]
     return {
         "dataset": {"name": "co2", "tail": tail},

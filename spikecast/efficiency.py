@@ -3,18 +3,28 @@
 The energy convention is SeqSNN's and TS-LIF's (PROTOCOLS.md, P2): a layer fed by binary
 spikes performs synaptic operations ``SOPs = firing rate x MACs`` of that layer, each an
 accumulate (0.9 pJ at 45 nm); a layer fed by analog values performs multiply-accumulates
-(4.6 pJ). The ANN reference is the same architecture with every layer a MAC layer.
+(4.6 pJ). The ANN reference is the same architecture with every layer a MAC layer, so an
+analog twin (``neuron="relu"``) has an energy ratio of exactly 1.
 
-Two refinements keep the count honest:
+What feeds each layer comes from the architecture itself: ``network.synapses()``
+(:meth:`spikecast.models.architectures.Encoder.synapses` plus the readout's) lists every
+synaptic layer with the neuron units whose outputs are its input. A synaptic layer that is
+not listed is an error, never silently an ANN layer. The rules:
 
-- LIAF passes analog values on, so the layer after it does full MACs (no saving).
-- TS-LIF's graded output ``w_s*S_s + w_d*S_d`` folds into the next layer's weights
-  (``W diag(w_s) S_s + W diag(w_d) S_d``): two accumulate passes over binary spikes, so its
-  SOPs are ``(rate_s + rate_d) x MACs``.
-- A ``readout="mean"`` head sees spike counts averaged over time (not binary): MACs.
+- Spike events per input value are measured on the given windows: a binary neuron's firing
+  rate; TS-LIF's graded output ``w_s*S_s + w_d*S_d`` folds into the next layer's weights as two
+  accumulate passes, so it carries both compartments' spikes; a sum of several units'
+  outputs (residual streams) carries the sum of their events; an input averaged over K spike
+  steps carries K times its units' events (``Synapse.repeats``).
+- LIAF passes analog values on, but only when it fires (its relu output is 0 below
+  threshold): the layer after it multiplies, at its events only. The analog twins'
+  activations are dense: every product is a MAC.
+- A ``readout="mean"`` head sees spike counts averaged over time (a rate): MACs.
 
-Neuron state updates are not counted (as in the papers): they are elementwise and small next
-to the synaptic layers.
+Events are averaged over all the units' outputs, not over the part a layer reads (the
+``last`` readout reads only the last step): an estimate, as in the papers. Neuron state
+updates are not counted (as in the papers): they are elementwise and small next to the
+synaptic layers.
 """
 
 from __future__ import annotations
@@ -25,12 +35,15 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from spikecast import neurons
+from spikecast.models.architectures import SpikeMatMul
+from spikecast.models.units import NeuronUnit
 
 __all__ = ["E_AC_PJ", "E_MAC_PJ", "LayerCost", "measure_costs"]
 
 E_AC_PJ = 0.9  # energy of one accumulate, picojoules (45 nm)
 E_MAC_PJ = 4.6  # energy of one multiply-accumulate, picojoules (45 nm)
+
+_SYNAPTIC = (nn.Linear, nn.Conv1d, nn.RNNBase, SpikeMatMul)
 
 
 @dataclass
@@ -39,114 +52,120 @@ class LayerCost:
 
     name: str
     macs: float  # multiply-accumulates of the same layer in an ANN, per window
-    input_kind: str  # "analog", "spikes" or "graded spikes"
-    input_rate: float | None  # firing rate of the spikes feeding the layer (None: analog)
+    input_kind: str  # "analog", "spikes", "spike counts" or "analog events"
+    input_rate: float | None  # events per input value (None: dense analog input)
+    repeats: int = 1  # spike steps the input is presented at (see Synapse.repeats)
 
     @property
     def sops(self) -> float:
-        """Synaptic (accumulate) operations per window; 0 for analog-fed layers."""
-        if self.input_rate is None:
+        """Synaptic (accumulate) operations per window; 0 for layers that multiply."""
+        if self.input_rate is None or self.input_kind == "analog events":
             return 0.0
-        passes = 2.0 if self.input_kind == "graded spikes" else 1.0
-        return passes * self.input_rate * self.macs
+        return self.repeats * self.input_rate * self.macs
 
     @property
     def energy_pj(self) -> float:
         """Estimated energy per window in picojoules."""
-        return self.sops * E_AC_PJ if self.input_rate is not None else self.macs * E_MAC_PJ
+        if self.input_rate is None:
+            return self.macs * E_MAC_PJ
+        if self.input_kind == "analog events":  # multiplies, but only at events
+            return self.repeats * self.input_rate * self.macs * E_MAC_PJ
+        return self.sops * E_AC_PJ
 
 
-def _feeding_neuron(network: nn.Module) -> dict[nn.Module, neurons.BaseNeuron | None]:
-    """For every synaptic layer, the neuron whose output feeds it (None: analog input)."""
-    from spikecast.models.encoders import SpikingEncoder
-
-    feeds: dict[nn.Module, neurons.BaseNeuron | None] = {}
-    encoder = getattr(network, "encoder", None)
-    if isinstance(encoder, SpikingEncoder):
-        previous = getattr(encoder.encoding, "neuron", None)
-        if hasattr(encoder.encoding, "conv"):
-            feeds[encoder.encoding.conv] = None
-        if hasattr(encoder.encoding, "proj"):
-            feeds[encoder.encoding.proj] = None
-        for layer in encoder.layers:
-            feeds[layer.synapse] = previous
-            previous = layer.neuron
-        feeds[network.head] = previous if encoder.readout == "last" else None
-    return feeds
+def _macs(module: nn.Module, inputs: tuple, output) -> float:
+    """Multiply-accumulates of one call of a synaptic layer."""
+    if isinstance(module, nn.Linear):
+        return inputs[0].numel() * module.out_features
+    if isinstance(module, nn.Conv1d):
+        return output.numel() * module.kernel_size[0] * module.in_channels // module.groups
+    if isinstance(module, SpikeMatMul):
+        a, b = inputs
+        return a.numel() * b.shape[-1]
+    # GRU / LSTM: gates x (input + hidden) products per step and layer, inputs time-major
+    gates = {"GRU": 3, "LSTM": 4, "RNN_TANH": 1, "RNN_RELU": 1}[module.mode]
+    x = inputs[0]
+    steps = x.numel() / x.shape[-1]
+    h = module.hidden_size
+    return steps * sum(gates * h * ((module.input_size if i == 0 else h) + h)
+                       for i in range(module.num_layers))
 
 
 def measure_costs(network: nn.Module, windows: torch.Tensor) -> dict:
     """Run ``network`` on ``windows`` ``[N, L, C]`` and measure what it costs per window.
 
+    Args:
+        network: a module with ``synapses()`` (e.g.
+            :class:`~spikecast.models.network.ForecastNetwork`).
+        windows: input windows, scaled as in training.
+
     Returns:
         a dict with ``params``, ``layers`` (list of :class:`LayerCost`), ``firing_rates``
-        (name -> rate of every spiking neuron), ``sops``, ``macs_ann``, ``energy_pj``,
-        ``energy_ann_pj`` and ``latency_ms`` (CPU, per window).
+        (unit name -> firing rate of every spiking unit), ``sops``, ``macs_ann``,
+        ``energy_pj``, ``energy_ann_pj`` and ``latency_ms`` (CPU, per window).
+
+    Raises:
+        ValueError: a synaptic layer of the network is not listed by ``synapses()``.
     """
-    feeds = _feeding_neuron(network)
-    spiking = {name: m for name, m in network.named_modules()
-               if isinstance(m, neurons.BaseNeuron)}
-    macs: dict[nn.Module, float] = {}
+    synapses = network.synapses()
+    names = {m: name for name, m in network.named_modules()}
+    listed = {s.layer for s in synapses}
+    missing = [name for name, m in network.named_modules()
+               if isinstance(m, _SYNAPTIC) and m not in listed]
+    if missing:
+        raise ValueError(f"synaptic layers {missing} are not listed by the architecture's "
+                         "synapses(): their cost cannot be told (spikes or analog?)")
+    units = {name: m for name, m in network.named_modules() if isinstance(m, NeuronUnit)}
+    macs = {s.layer: 0.0 for s in synapses}
+    n_windows = windows.shape[0]
 
     def count(module, inputs, output):
-        n_windows = windows.shape[0]
-        if isinstance(module, nn.Linear):
-            positions = inputs[0].numel() / module.in_features
-            macs[module] = positions * module.in_features * module.out_features / n_windows
-        elif isinstance(module, nn.Conv1d):
-            k = module.kernel_size[0] * module.in_channels // module.groups
-            macs[module] = output.numel() * k / n_windows
+        macs[module] += _macs(module, inputs, output) / n_windows
 
-    hooks = [m.register_forward_hook(count) for m in network.modules()
-             if isinstance(m, (nn.Linear, nn.Conv1d))]
-    recurrent = [m for m in network.modules() if isinstance(m, (nn.GRU, nn.LSTM))]
-    for m in spiking.values():
-        m.monitor = True
+    was_training = network.training
+    network.eval()
     try:
-        was_training = network.training
-        network.eval()
         with torch.no_grad():
-            network(windows)
+            network(windows)  # warm-up (and the calibration of a fresh network)
+            hooks = [layer.register_forward_hook(count) for layer in listed]
+            for unit in units.values():
+                unit.start_monitor()
+            try:
+                network(windows)
+            finally:
+                for h in hooks:
+                    h.remove()
+                for unit in units.values():
+                    unit.stop_monitor()
             start = time.perf_counter()
             network(windows)
-            latency_ms = (time.perf_counter() - start) * 1e3 / windows.shape[0]
+            latency_ms = (time.perf_counter() - start) * 1e3 / n_windows
     finally:
-        for h in hooks:
-            h.remove()
-        for m in spiking.values():
-            m.monitor = False
         network.train(was_training)
 
-    names = {m: name for name, m in network.named_modules()}
-    layers = []
-    for module, n_macs in macs.items():
-        neuron = feeds.get(module)
-        if neuron is None or isinstance(neuron, neurons.LIAF):
-            layers.append(LayerCost(names[module], n_macs, "analog", None))
-        else:
-            kind = "graded spikes" if isinstance(neuron, neurons.TSLIF) else "spikes"
-            layers.append(LayerCost(names[module], n_macs, kind, float(neuron.last_firing_rate)))
-    for rnn in recurrent:  # gates: 3 (GRU) or 4 (LSTM) input and hidden products per step
-        gates = 3 if isinstance(rnn, nn.GRU) else 4
-        steps = windows.shape[1] * _sequences_per_window(network)
-        per_step = sum(gates * rnn.hidden_size * (rnn.input_size if i == 0 else rnn.hidden_size)
-                       + gates * rnn.hidden_size * rnn.hidden_size
-                       for i in range(rnn.num_layers))
-        layers.append(LayerCost(names[rnn], steps * per_step, "analog", None))
-    sops = sum(layer.sops for layer in layers)
-    macs_ann = sum(layer.macs for layer in layers)
+    layers = [_layer_cost(names[s.layer], macs[s.layer], s) for s in synapses]
     return {
         "params": sum(p.numel() for p in network.parameters()),
         "layers": layers,
-        "firing_rates": {name: float(m.last_firing_rate) for name, m in spiking.items()},
-        "sops": sops,
-        "macs_ann": macs_ann,
+        "firing_rates": {name: u.firing_rate for name, u in units.items()
+                         if u.firing_rate is not None},
+        "sops": sum(layer.sops for layer in layers),
+        "macs_ann": sum(layer.macs for layer in layers),
         "energy_pj": sum(layer.energy_pj for layer in layers),
-        "energy_ann_pj": macs_ann * E_MAC_PJ,
+        "energy_ann_pj": sum(layer.macs * E_MAC_PJ for layer in layers),
         "latency_ms": latency_ms,
     }
 
 
-def _sequences_per_window(network: nn.Module) -> int:
-    """Sequences the encoder sees per window: one per target channel when channel-independent."""
-    return int(network.n_out) if getattr(network, "channel_independent", False) else 1
+def _layer_cost(name: str, macs: float, synapse) -> LayerCost:
+    events = [u.events_per_output for u in synapse.sources]
+    if not events or any(e is None for e in events):
+        return LayerCost(name, macs, "analog", None)
+    if not all(u.spiking for u in synapse.sources):
+        kind = "analog events"
+    elif len(events) == 1 and synapse.repeats == 1 \
+            and synapse.sources[0].neuron.num_spike_tensors == 1:
+        kind = "spikes"
+    else:
+        kind = "spike counts"
+    return LayerCost(name, macs, kind, float(sum(events)), synapse.repeats)

@@ -25,18 +25,23 @@ from spikecast.base import BaseForecaster
 from spikecast.data.frames import Panel
 from spikecast.data.windows import StandardScaler, WindowDataModule
 from spikecast.exceptions import DataValidationError, ModelFileError
-from spikecast.models import ENCODERS, ForecastModule
-from spikecast.models.encoders import SPIKING_ENCODERS
+from spikecast.models import ForecastModule, architectures
+from spikecast.models.module import (
+    DEFAULT_ENCODER,
+    DEFAULT_LINEAR_SKIP,
+    DEFAULT_READOUT,
+    DEFAULT_READOUT_SIZE,
+)
 
 __all__ = ["NeuralForecaster"]
 
 _FORMAT = "spikecast.NeuralForecaster"
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 2: architecture and neuron separate (spikecast 0.2)
 # Constructor arguments that configure the network (passed to ForecastModule unchanged).
-_MODULE_ARGS = ("encoder", "lookback", "horizon", "hidden_size", "num_layers",
-                "channel_independent", "encoding", "spike_steps", "readout", "dropout",
-                "neuron_params", "instance_norm", "affine", "loss", "quantiles", "optimizer",
-                "lr", "weight_decay", "scheduler")
+_MODULE_ARGS = ("encoder", "neuron", "lookback", "horizon", "hidden_size", "num_layers",
+                "channel_independent", "encoding", "spike_steps", "readout", "readout_size",
+                "linear_skip", "dropout", "neuron_params", "encoder_params", "instance_norm",
+                "affine", "loss", "quantiles", "optimizer", "lr", "weight_decay", "scheduler")
 
 
 @contextlib.contextmanager
@@ -59,25 +64,42 @@ def _quiet_lightning(verbose: bool):
 class NeuralForecaster(BaseForecaster):
     """Forecast with a spiking (or GRU / LSTM) encoder, the scikit-learn way.
 
+    The architecture (``encoder``) and the neuron it is built from (``neuron``) are separate
+    choices: ``NeuralForecaster(encoder="spike_tcn", neuron="liaf")``; ``neuron="relu"`` runs
+    the same architecture as an ANN (its analog twin). A bare ``NeuralForecaster()`` is the
+    best spiking configuration found on ETTh1 (docs/defaults.md).
+
     ``fit`` trains a :class:`~spikecast.models.ForecastModule` with a Lightning ``Trainer``
     on windows of the data (early stopping on the last ``val_size`` of every series, best
     weights restored); ``predict`` forecasts ``horizon`` steps after the end of the given (or
     the training) series without refitting.
 
     Args:
-        encoder: ``"ts_lif"``, ``"liaf"``, ``"da_lif"``, ``"lif"``, ``"plif"``, ``"tc_lif"``,
-            ``"gru"`` or ``"lstm"``.
+        encoder: the architecture: ``"stack"``, ``"spike_rnn"``, ``"spike_tcn"``,
+            ``"spike_gru"``, ``"ispikformer"``, ``"gru"`` or ``"lstm"``
+            (:func:`spikecast.models.architectures.available`), or your own
+            :class:`~spikecast.models.architectures.Encoder` subclass (or its import path).
+        neuron: the neuron of a spiking architecture: ``"ts_lif"``, ``"liaf"``, ``"da_lif"``,
+            ``"lif"``, ``"plif"``, ``"tc_lif"``, or an analog twin ``"relu"``, ``"tanh"``,
+            ``"gelu"``; ``None`` is the architecture's default (none for GRU and LSTM).
         lookback: input window length.
         horizon: number of steps to forecast.
         hidden_size: neurons (units) per encoder layer.
         num_layers: encoder layers.
         channel_independent: one sequence per target variable with shared weights (default);
             ``False`` mixes all variables.
-        encoding: spike encoding of spiking encoders: ``"direct"``, ``"conv"``, ``"delta"``.
-        spike_steps: neuron steps per time point.
-        readout: ``"last"`` step or ``"mean"`` over steps.
+        encoding: spike encoding: ``"direct"``, ``"conv"``, ``"delta"``; ``None`` is the
+            architecture's default.
+        spike_steps: neuron steps per time point (``None``: the architecture's default).
+        readout: how the head reads the encoder's steps: ``"last"``, ``"mean"``,
+            ``"flatten"`` (every step, projected to ``readout_size`` features) or
+            ``"membrane"`` (leaky integrator neurons); :mod:`spikecast.models.readouts`.
+        readout_size: per-step width of the ``flatten`` readout (``None``: no projection).
+        linear_skip: add a linear forecast from each target's own window to the head's (the
+            encoder then models what a linear forecast misses, as in DLinear / RLinear).
         dropout: dropout after each encoder layer.
         neuron_params: keyword arguments for the neurons (e.g. ``{"surrogate": "atan"}``).
+        encoder_params: further arguments of the architecture (e.g. ``{"kernel_size": 3}``).
         instance_norm: per-window normalisation inside the model (default on).
         affine: learned affine parameters in the instance normalisation.
         target: the columns to forecast (default all); other columns are past covariates.
@@ -114,10 +136,13 @@ class NeuralForecaster(BaseForecaster):
 
     _uses_covariates = True
 
-    def __init__(self, encoder: str = "ts_lif", lookback: int = 96, horizon: int = 24,
-                 hidden_size: int = 128, num_layers: int = 1, channel_independent: bool = True,
-                 encoding: str = "direct", spike_steps: int = 1, readout: str = "last",
-                 dropout: float = 0.0, neuron_params: dict | None = None,
+    def __init__(self, encoder=DEFAULT_ENCODER, neuron: str | None = None, lookback: int = 96,
+                 horizon: int = 24, hidden_size: int = 128, num_layers: int = 1,
+                 channel_independent: bool = True, encoding: str | None = None,
+                 spike_steps: int | None = None, readout: str = DEFAULT_READOUT,
+                 readout_size: int | None = DEFAULT_READOUT_SIZE,
+                 linear_skip: bool = DEFAULT_LINEAR_SKIP, dropout: float = 0.0,
+                 neuron_params: dict | None = None, encoder_params: dict | None = None,
                  instance_norm: bool = True, affine: bool = False, target=None,
                  loss: str = "mse", quantiles: list[float] | None = None,
                  optimizer: str = "adam", lr: float = 1e-3, weight_decay: float = 0.0,
@@ -127,6 +152,7 @@ class NeuralForecaster(BaseForecaster):
                  devices="auto", trainer_kwargs: dict | None = None, missing: str = "raise",
                  checkpoint_dir: str | None = None, verbose: bool = True):
         self.encoder = encoder
+        self.neuron = neuron
         self.lookback = lookback
         self.horizon = horizon
         self.hidden_size = hidden_size
@@ -135,8 +161,11 @@ class NeuralForecaster(BaseForecaster):
         self.encoding = encoding
         self.spike_steps = spike_steps
         self.readout = readout
+        self.readout_size = readout_size
+        self.linear_skip = linear_skip
         self.dropout = dropout
         self.neuron_params = neuron_params
+        self.encoder_params = encoder_params
         self.instance_norm = instance_norm
         self.affine = affine
         self.target = target
@@ -161,10 +190,11 @@ class NeuralForecaster(BaseForecaster):
 
     # ------------------------------------------------------------------ validation
     def _check_params(self) -> None:
-        if self.encoder not in ENCODERS:
-            raise DataValidationError(
-                f"unknown encoder {self.encoder!r}; valid encoders: {list(ENCODERS)}"
-            )
+        try:
+            cls = architectures.resolve(self.encoder)
+            cls.check_neuron(self._neuron_name(cls))
+        except ValueError as err:
+            raise DataValidationError(str(err)) from err
         lookback = self.lookback
         if isinstance(lookback, bool) or not isinstance(lookback, (int, np.integer)) \
                 or lookback < 1:
@@ -173,8 +203,10 @@ class NeuralForecaster(BaseForecaster):
             )
         self._check_horizon()
         for name in ("hidden_size", "num_layers", "max_epochs", "batch_size", "spike_steps",
-                     "stride"):
+                     "stride", "readout_size"):
             value = getattr(self, name)
+            if value is None and name in ("spike_steps", "readout_size"):
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise DataValidationError(f"{name} must be a positive integer, got {value!r}")
         lr = self.lr
@@ -183,30 +215,36 @@ class NeuralForecaster(BaseForecaster):
         if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) \
                 or not 0 <= self.dropout < 1:
             raise DataValidationError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
-        self._check_neuron_params()
+        for name in ("encoder_params", "neuron_params"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, dict):
+                raise DataValidationError(f"{name} must be a dict of keyword arguments, got "
+                                          f"{value!r}")
+        self._check_neuron_params(cls)
 
-    def _check_neuron_params(self) -> None:
+    def _neuron_name(self, cls: type) -> str | None:
+        """The neuron the architecture ``cls`` will be built with."""
+        return cls.default_neuron if self.neuron is None else self.neuron
+
+    def _check_neuron_params(self, cls: type) -> None:
         """``neuron_params`` must be keyword arguments the chosen neuron accepts."""
         params = self.neuron_params
-        if params is None:
+        if not params:
             return
-        if not isinstance(params, dict):
-            raise DataValidationError(
-                f"neuron_params must be a dict of neuron keyword arguments, got {params!r}"
-            )
-        if self.encoder not in SPIKING_ENCODERS:
-            raise DataValidationError(
-                f"neuron_params apply to spiking encoders {list(SPIKING_ENCODERS)}, not to "
-                f"encoder={self.encoder!r}"
-            )
         from spikecast import neurons
 
-        accepted = inspect.signature(neurons.NEURONS[self.encoder].__init__).parameters
+        neuron = self._neuron_name(cls)
+        if neuron not in neurons.NEURONS:
+            raise DataValidationError(
+                f"neuron_params apply to spiking neurons {neurons.available()}, not to "
+                f"encoder={architectures.encoder_name(self.encoder)!r} with neuron={neuron!r}"
+            )
+        accepted = inspect.signature(neurons.NEURONS[neuron].__init__).parameters
         valid = [k for k in accepted if k not in ("self", "num_features")]
         unknown = [k for k in params if k not in valid]
         if unknown:
             raise DataValidationError(
-                f"unknown neuron_params {unknown} for neuron {self.encoder!r}; valid: {valid}"
+                f"unknown neuron_params {unknown} for neuron {neuron!r}; valid: {valid}"
             )
 
     def _val_rows_needed(self, n: int) -> int:
@@ -269,8 +307,11 @@ class NeuralForecaster(BaseForecaster):
 
     def _build_module(self, n_columns: int) -> ForecastModule:
         kwargs = {name: getattr(self, name) for name in _MODULE_ARGS}
-        return ForecastModule(input_size=n_columns, target_positions=self.target_positions_,
-                              **kwargs)
+        try:
+            return ForecastModule(input_size=n_columns,
+                                  target_positions=self.target_positions_, **kwargs)
+        except ValueError as err:  # a value the architecture, readout or neuron rejects
+            raise DataValidationError(str(err)) from err
 
     def _fit(self, panel: Panel) -> None:
         if self.random_state is not None:
@@ -446,6 +487,7 @@ class NeuralForecaster(BaseForecaster):
 
         check_is_fitted(self, "module_")
         params = self.get_params()
+        params["encoder"] = architectures.encoder_name(self.encoder)  # a class by its path
         try:
             json.dumps(params)
         except TypeError:
@@ -502,6 +544,13 @@ class NeuralForecaster(BaseForecaster):
         if meta["format_version"] > _FORMAT_VERSION:
             raise ModelFileError(
                 f"{path} was written by a newer spikecast (format {meta['format_version']})"
+            )
+        if meta["format_version"] < _FORMAT_VERSION:
+            raise ModelFileError(
+                f"{path} was written by spikecast {meta.get('spikecast_version')} (format "
+                f"{meta['format_version']}), whose encoders were neuron names and whose "
+                "networks had no calibrated units; refit it, with e.g. encoder='stack', "
+                f"neuron={meta['params'].get('encoder')!r}"
             )
         try:
             return cls._restore(meta, tensors)

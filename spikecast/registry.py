@@ -69,13 +69,17 @@ def build_model(name: str, params: dict | None = None, *, where: str = "model"):
         raise ConfigError(
             f"{where}: model {name!r} has no parameter(s) {unknown}; valid parameters: {valid}"
         )
-    if name == "neural" and "encoder" in params:
-        # NeuralForecaster checks its encoder only in fit; fail before any training starts
-        from spikecast.models import ENCODERS
+    if name == "neural":
+        # NeuralForecaster checks its architecture and neuron only in fit; fail before any
+        # training starts
+        from spikecast.models import architectures
+        from spikecast.models.module import DEFAULT_ENCODER
 
-        if params["encoder"] not in ENCODERS:
-            raise ConfigError(f"{where}: unknown encoder {params['encoder']!r}; valid "
-                              f"encoders: {list(ENCODERS)}")
+        try:
+            arch = architectures.resolve(params.get("encoder", DEFAULT_ENCODER))
+            arch.check_neuron(params.get("neuron") or arch.default_neuron)
+        except ValueError as err:
+            raise ConfigError(f"{where}: {err}") from err
     try:
         return cls(**params)
     except (TypeError, ValueError) as err:

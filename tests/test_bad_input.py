@@ -259,8 +259,36 @@ def test_var_on_one_column_says_what_to_use_instead():
 
 
 def test_unknown_encoder_lists_valid_names():
-    with pytest.raises(DataValidationError, match=r"unknown encoder 'snn'.*ts_lif.*gru"):
+    with pytest.raises(DataValidationError, match=r"unknown encoder 'snn'.*stack.*gru"):
         neural().set_params(encoder="snn").fit(_frame())
+
+
+@pytest.mark.parametrize("params, match", [
+    pytest.param(dict(encoder="stack", neuron="izhikevich"),
+                 r"unknown neuron 'izhikevich'.*da_lif.*ts_lif.*relu", id="unknown neuron"),
+    pytest.param(dict(encoder="gru", neuron="lif"),
+                 r"'gru' is an analog recurrent network and takes no neuron", id="gru+neuron"),
+    pytest.param(dict(encoder="ts_lif"), r"encoder='stack', neuron='ts_lif'",
+                 id="old spelling"),
+    pytest.param(dict(encoder="stack", neuron="liaf", neuron_params={"tau": 2.0}),
+                 r"unknown neuron_params \['tau'\] for neuron 'liaf'", id="params of liaf"),
+    pytest.param(dict(encoder="stack", neuron="relu", neuron_params={"tau": 2.0}),
+                 r"neuron_params apply to spiking neurons", id="params of analog twin"),
+    pytest.param(dict(encoder="ispikformer", neuron="lif", channel_independent=False),
+                 r"needs channel_independent=True", id="inverted, mixed channels"),
+    pytest.param(dict(encoder="ispikformer", neuron="lif", hidden_size=10),
+                 r"10.*8", id="heads do not divide width"),
+    pytest.param(dict(encoder="spike_tcn", neuron="lif", encoder_params={"kernel": 3}),
+                 r"takes no \['kernel'\].*kernel_size", id="unknown architecture argument"),
+    pytest.param(dict(encoder="stack", readout="flatten", readout_size=0),
+                 r"readout_size must be a positive integer", id="readout_size=0"),
+    pytest.param(dict(encoder=int), r"subclass of spikecast.models.architectures.Encoder",
+                 id="a class that is no Encoder"),
+])
+def test_bad_architecture_or_neuron_says_why(params, match):
+    with pytest.raises(DataValidationError, match=match) as excinfo:
+        NeuralForecaster(**{**FAST, **params}).fit(_frame())
+    _assert_raised_here(excinfo)
 
 
 def test_unknown_neuron_lists_valid_names():
@@ -271,9 +299,10 @@ def test_unknown_neuron_lists_valid_names():
 
 
 @pytest.mark.parametrize("params, match", [
-    (dict(encoder="lif", encoding="morse"), r"encoding.*direct"),
-    (dict(encoder="lif", neuron_params={"surrogate": "nope"}), r"surrogate 'nope'.*atan"),
-    (dict(encoder="lif", readout="max"), r"readout 'max'.*last"),
+    (dict(encoder="stack", neuron="lif", encoding="morse"), r"encoding.*direct"),
+    (dict(encoder="stack", neuron="lif", neuron_params={"surrogate": "nope"}),
+     r"surrogate 'nope'.*atan"),
+    (dict(encoder="stack", neuron="lif", readout="max"), r"readout 'max'.*last"),
     (dict(encoder="gru", loss="l3"), r"loss 'l3'.*mse"),
     (dict(encoder="gru", optimizer="adamx"), r"optimizer 'adamx'.*adam"),
     (dict(encoder="gru", scheduler="cyclic"), r"scheduler 'cyclic'.*cosine"),
@@ -285,7 +314,7 @@ def test_unknown_neuron_lists_valid_names():
     (dict(encoder="gru", val_size=1.5), r"val_size=1.5 must be a fraction"),
     (dict(encoder="gru", val_size=-1), r"val_size=-1 must not be negative"),
     (dict(encoder="gru", val_size=0.9), r"60 rows.*at least \d+ .*val_size=0.9"),
-    (dict(encoder="lif", spike_steps=0), r"spike_steps"),
+    (dict(encoder="stack", neuron="lif", spike_steps=0), r"spike_steps"),
 ])
 def test_bad_neural_parameters_list_valid_values(params, match):
     with pytest.raises(ValueError, match=match) as excinfo:
@@ -299,10 +328,10 @@ def test_bad_neural_parameters_list_valid_values(params, match):
     pytest.param(dict(lr=-1.0), r"lr", id="lr<0"),
     pytest.param(dict(dropout=2.0), r"dropout", id="dropout=2"),
     pytest.param(dict(max_epochs=0), r"max_epochs", id="max_epochs=0"),
-    pytest.param(dict(encoder="lif", neuron_params={"bogus": 1}), r"bogus.*valid",
-                 id="unknown neuron parameter"),
-    pytest.param(dict(encoder="lif", neuron_params=[1]), r"neuron_params must be a dict",
-                 id="neuron_params not a dict"),
+    pytest.param(dict(encoder="stack", neuron="lif", neuron_params={"bogus": 1}),
+                 r"bogus.*valid", id="unknown neuron parameter"),
+    pytest.param(dict(encoder="stack", neuron="lif", neuron_params=[1]),
+                 r"neuron_params must be a dict", id="neuron_params not a dict"),
 ])
 def test_bad_neural_parameters_checked_up_front(params, match):
     with pytest.raises(ValueError, match=match) as excinfo:

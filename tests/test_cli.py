@@ -30,7 +30,7 @@ def tiny_config(**changes) -> dict:
             {"model": "naive"},
             {"model": "seasonal_naive", "params": {"season_length": 52}},
             {"model": "linear", "params": {"lookback": 16}},
-            {"model": "neural", "params": {"encoder": "da_lif", "lookback": 16,
+            {"model": "neural", "params": {"neuron": "da_lif", "lookback": 16,
                                            "hidden_size": 4, "max_epochs": 1,
                                            "accelerator": "cpu", "devices": 1}},
         ],
@@ -182,7 +182,9 @@ def test_backtest_config_output_dir_and_target(capsys, tmp_path, monkeypatch):
     ({"models": [{"model": "naive", "params": {"season": 4}}]},
      "model 'naive' has no parameter(s) ['season']; valid parameters: "),
     ({"models": [{"model": "neural", "params": {"encoder": "snn"}}]},
-     "unknown encoder 'snn'; valid encoders: ['lif', 'plif', 'liaf', "),
+     "unknown encoder 'snn'; valid encoders: ['stack', 'spike_rnn', 'spike_tcn', "),
+    ({"models": [{"model": "neural", "params": {"encoder": "stack", "neuron": "hh"}}]},
+     "unknown neuron 'hh' for encoder Stack; valid neurons: ['da_lif', "),
     ({"dataset": {"name": "nosuch"}}, "dataset.name: unknown dataset 'nosuch'; valid names"),
     ({"dataset": {"tail": 100}}, "dataset: missing required key(s) ['name']"),
     ({"backtest": {"start": 0.8}}, "backtest: missing required key(s) ['horizon']"),
@@ -267,7 +269,9 @@ def test_lightning_config_file_errors(capsys, tmp_path):
 
 @pytest.mark.parametrize("old, new, expected", [
     ("data: co2", "data: nosuch", "unknown dataset 'nosuch'; valid names:"),
-    ("encoder: ts_lif", "encoder: snn", "unknown encoder 'snn'; valid encoders:"),
+    ("encoder: stack", "encoder: snn", "unknown encoder 'snn'; valid encoders:"),
+    ("neuron: ts_lif", "neuron: hh", "unknown neuron 'hh' for encoder Stack; valid neurons:"),
+    ("encoder: stack", "encoder: ts_lif", "encoder='stack', neuron='ts_lif'"),
 ])
 def test_lightning_bad_names(capsys, tmp_path, old, new, expected):
     text = FAST_CONFIG.read_text()
@@ -284,7 +288,8 @@ def test_lightning_print_config_and_help(capsys):
     assert exit_.value.code == 0
     printed = yaml.safe_load(capsys.readouterr().out)
     assert printed["trainer"]["max_epochs"] == 3
-    assert printed["model"]["encoder"] == "ts_lif"
+    assert printed["model"]["encoder"] == "stack"
+    assert printed["model"]["neuron"] == "ts_lif"
     with pytest.raises(SystemExit) as exit_:
         main(["test", "--help"])
     assert exit_.value.code == 0

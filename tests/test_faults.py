@@ -37,7 +37,7 @@ SCRIPT = textwrap.dedent("""
                 os.kill(os.getpid(), signal.SIGKILL)
 
     y = pd.read_pickle(data_path)
-    model = NeuralForecaster(encoder="{encoder}", lookback=24, horizon=6, hidden_size=8,
+    model = NeuralForecaster({encoder}, lookback=24, horizon=6, hidden_size=8,
                              max_epochs=4, batch_size=32, early_stopping_patience=None,
                              checkpoint_dir=ckpt_dir, verbose=False,
                              trainer_kwargs={{"callbacks": [KillAt()]}})
@@ -55,7 +55,7 @@ def _run(tmp_path, encoder, ckpt_dir, kill_at, resume):
     )
 
 
-@pytest.mark.parametrize("encoder", ["ts_lif", "gru"])
+@pytest.mark.parametrize("encoder", ['encoder="stack", neuron="ts_lif"', 'encoder="gru"'])
 def test_sigkilled_run_resumes_to_the_same_result(tmp_path, etth1_small, encoder):
     etth1_small[["OT", "HUFL"]].to_pickle(tmp_path / "y.pkl")
     steps_per_epoch = -(-(round(400 * 0.8) - 30 + 1) // 32)  # ceil(train windows / batch)

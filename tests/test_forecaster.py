@@ -11,12 +11,12 @@ from sklearn.base import clone
 
 from spikecast import NeuralForecaster
 from spikecast.exceptions import DataValidationError, ModelFileError
-from spikecast.models import ENCODERS
+from spikecast.models import architectures
 
 FAST = dict(lookback=24, horizon=6, hidden_size=8, max_epochs=1, batch_size=64, verbose=False)
 
 
-@pytest.mark.parametrize("encoder", ENCODERS)
+@pytest.mark.parametrize("encoder", architectures.available())
 def test_every_encoder_fits_and_forecasts_real_data(encoder, etth1_small):
     model = NeuralForecaster(encoder=encoder, **FAST).fit(etth1_small)
     forecast = model.predict()
@@ -33,7 +33,7 @@ def test_every_encoder_fits_and_forecasts_real_data(encoder, etth1_small):
 
 def test_series_input_returns_series(etth1_small):
     y = etth1_small["OT"]
-    forecast = NeuralForecaster(encoder="lif", **FAST).fit(y).predict()
+    forecast = NeuralForecaster(encoder="stack", neuron="lif", **FAST).fit(y).predict()
     assert isinstance(forecast, pd.Series) and forecast.name == "OT"
     assert len(forecast) == 6 and forecast.index[0] == y.index[-1] + pd.Timedelta(hours=1)
 
@@ -48,14 +48,15 @@ def test_long_input_returns_long_with_ids(etth1_small):
         pd.DataFrame({"unique_id": col, "ds": etth1_small.index, "y": etth1_small[col].values})
         for col in ["HUFL", "OT"]
     ], ignore_index=True)
-    forecast = NeuralForecaster(encoder="ts_lif", **FAST).fit(long).predict()
+    forecast = NeuralForecaster(encoder="stack", neuron="ts_lif", **FAST).fit(long).predict()
     assert list(forecast.columns) == ["unique_id", "ds", "y"]
     assert forecast.groupby("unique_id").size().to_dict() == {"HUFL": 6, "OT": 6}
     assert forecast["ds"].min() == etth1_small.index[-1] + pd.Timedelta(hours=1)
 
 
 def test_target_with_covariates(etth1_small):
-    model = NeuralForecaster(encoder="liaf", target="OT", **FAST).fit(etth1_small)
+    model = NeuralForecaster(encoder="stack", neuron="liaf", target="OT",
+                             **FAST).fit(etth1_small)
     assert model.covariate_columns_ == ["HUFL", "MUFL"]
     forecast = model.predict()
     assert list(forecast.columns) == ["OT"]
@@ -78,12 +79,13 @@ def test_channel_mixing_and_encoder_options(etth1_small):
     for kwargs in ({"channel_independent": False}, {"encoding": "conv"},
                    {"encoding": "delta", "spike_steps": 2, "readout": "mean"},
                    {"num_layers": 2, "dropout": 0.1}):
-        forecast = NeuralForecaster(encoder="ts_lif", **FAST, **kwargs).fit(etth1_small).predict()
+        forecast = NeuralForecaster(encoder="stack", neuron="ts_lif", **FAST,
+                                    **kwargs).fit(etth1_small).predict()
         assert forecast.shape == (6, 3) and np.isfinite(forecast.to_numpy()).all()
 
 
 def test_predict_on_new_history_without_refit(etth1_small):
-    model = NeuralForecaster(encoder="da_lif", **FAST).fit(etth1_small.iloc[:300])
+    model = NeuralForecaster(encoder="stack", neuron="da_lif", **FAST).fit(etth1_small.iloc[:300])
     weights = {k: v.clone() for k, v in model.module_.state_dict().items()}
     forecast = model.predict(etth1_small)
     assert forecast.index[0] == etth1_small.index[-1] + pd.Timedelta(hours=1)
@@ -99,9 +101,11 @@ def test_predict_with_too_short_history_says_what_is_needed(etth1_small):
 
 
 def test_sklearn_contract(etth1_small):
-    model = NeuralForecaster(encoder="plif", hidden_size=16, lookback=24, horizon=6)
+    model = NeuralForecaster(encoder="stack", neuron="plif", hidden_size=16, lookback=24,
+                             horizon=6)
     params = model.get_params()
-    assert params["encoder"] == "plif" and params["hidden_size"] == 16
+    assert params["encoder"] == "stack" and params["neuron"] == "plif"
+    assert params["hidden_size"] == 16
     copy = clone(model)
     assert copy.get_params() == params and copy is not model
     model.set_params(hidden_size=4, verbose=False, max_epochs=1)
@@ -111,20 +115,27 @@ def test_sklearn_contract(etth1_small):
 
 
 def test_unknown_encoder_lists_valid_names(etth1_small):
-    with pytest.raises(ValueError, match="ts_lif"):
+    with pytest.raises(ValueError, match="unknown encoder 'transformer'.*spike_tcn"):
         NeuralForecaster(encoder="transformer", **FAST).fit(etth1_small)
 
 
+def test_old_spelling_gives_the_new_one(etth1_small):
+    with pytest.raises(ValueError, match="encoder='stack', neuron='ts_lif'"):
+        NeuralForecaster(encoder="ts_lif", **FAST).fit(etth1_small)
+
+
 def test_same_seed_same_predictions(etth1_small):
-    a = NeuralForecaster(encoder="ts_lif", random_state=3, **FAST).fit(etth1_small).predict()
-    b = NeuralForecaster(encoder="ts_lif", random_state=3, **FAST).fit(etth1_small).predict()
-    c = NeuralForecaster(encoder="ts_lif", random_state=4, **FAST).fit(etth1_small).predict()
+    def forecast(seed):
+        return NeuralForecaster(encoder="stack", neuron="ts_lif", random_state=seed,
+                                **FAST).fit(etth1_small).predict()
+
+    a, b, c = forecast(3), forecast(3), forecast(4)
     pd.testing.assert_frame_equal(a, b)
     assert not np.allclose(a.to_numpy(), c.to_numpy())
 
 
 def test_save_load_round_trip(tmp_path, etth1_small):
-    model = NeuralForecaster(encoder="tc_lif", **FAST).fit(etth1_small)
+    model = NeuralForecaster(encoder="stack", neuron="tc_lif", **FAST).fit(etth1_small)
     path = tmp_path / "model.safetensors"
     model.save(path)
     loaded = NeuralForecaster.load(path)
@@ -178,7 +189,7 @@ def test_quantile_forecasts(etth1_small):
 def test_training_without_validation(etth1_small):
     """val_size=0 trains on every row: no early stopping, the last epoch's weights, and a
     checkpoint directory that still supports resuming."""
-    model = NeuralForecaster(encoder="lif", val_size=0, **{**FAST, "max_epochs": 2})
+    model = NeuralForecaster(encoder="stack", neuron="lif", val_size=0, **{**FAST, "max_epochs": 2})
     model.fit(etth1_small)
     assert model.best_val_loss_ is None and model.n_epochs_ == 2
     assert np.isfinite(model.predict().to_numpy()).all()

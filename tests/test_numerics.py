@@ -53,13 +53,14 @@ def flat_stretches(n: int = N) -> pd.DataFrame:
 
 
 def neural(encoder: str, **kw) -> NeuralForecaster:
-    params = dict(encoder=encoder, lookback=12, horizon=4, hidden_size=8, max_epochs=2,
-                  batch_size=32, verbose=False, random_state=0)
+    arch, _, neuron = encoder.partition(":")  # "stack:ts_lif" or "gru"
+    params = dict(encoder=arch, neuron=neuron or None, lookback=12, horizon=4, hidden_size=8,
+                  max_epochs=2, batch_size=32, verbose=False, random_state=0)
     params.update(kw)
     return NeuralForecaster(**params)
 
 
-ENCODERS = ["gru", "ts_lif", "lif"]
+ENCODERS = ["gru", "stack:ts_lif", "stack:lif"]
 
 
 def _assert_in_range(forecast, data: pd.DataFrame, slack: float = 1.0) -> None:
@@ -99,7 +100,7 @@ def test_neural_large_offset_small_variation():
     np.testing.assert_allclose(forecast.to_numpy() - 1e9, unit.to_numpy(), atol=1e-2)
 
 
-@pytest.mark.parametrize("encoder", ["gru", "ts_lif"])
+@pytest.mark.parametrize("encoder", ["gru", "stack:ts_lif"])
 def test_neural_constant_series(encoder):
     data = constant()
     forecast = neural(encoder).fit(data).predict()
@@ -108,7 +109,7 @@ def test_neural_constant_series(encoder):
     np.testing.assert_allclose(forecast["b"], 0.0, atol=1e-2)
 
 
-@pytest.mark.parametrize("encoder", ["gru", "ts_lif"])
+@pytest.mark.parametrize("encoder", ["gru", "stack:ts_lif"])
 def test_neural_flat_stretches(encoder):
     data = flat_stretches()
     forecast = neural(encoder).fit(data).predict()

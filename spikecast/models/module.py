@@ -11,10 +11,20 @@ from __future__ import annotations
 import lightning.pytorch as pl
 import torch
 
+from spikecast.models import architectures
 from spikecast.models.losses import build_loss
 from spikecast.models.network import ForecastNetwork
 
-__all__ = ["ForecastModule", "OPTIMIZERS", "SCHEDULERS"]
+__all__ = ["DEFAULT_ENCODER", "DEFAULT_LINEAR_SKIP", "DEFAULT_READOUT", "DEFAULT_READOUT_SIZE",
+           "ForecastModule", "OPTIMIZERS", "SCHEDULERS"]
+
+#: The defaults of a bare ``NeuralForecaster()`` / ``ForecastModule()``: the best spiking
+#: configuration found on ETTh1 P1 validation loss (docs/defaults.md); the neuron is the
+#: architecture's ``default_neuron``.
+DEFAULT_ENCODER = "stack"
+DEFAULT_READOUT = "flatten"
+DEFAULT_READOUT_SIZE = 8
+DEFAULT_LINEAR_SKIP = False
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 SCHEDULERS = (None, "cosine", "plateau", "step")
@@ -24,19 +34,33 @@ class ForecastModule(pl.LightningModule):
     """A forecasting network trained with Lightning.
 
     Args:
-        encoder: ``"lif", "plif", "liaf", "da_lif", "ts_lif", "tc_lif", "gru"`` or ``"lstm"``.
+        encoder: the architecture: a name of
+            :func:`spikecast.models.architectures.available` (``"stack"``, ``"spike_rnn"``,
+            ``"spike_tcn"``, ``"spike_gru"``, ``"ispikformer"``, ``"gru"``, ``"lstm"``), an
+            :class:`~spikecast.models.architectures.Encoder` subclass or its import path.
+        neuron: the neuron of spiking architectures: a name of
+            :func:`spikecast.models.units.neuron_names` (``"ts_lif"``, ``"liaf"``, ...) or an
+            analog twin (``"relu"``, ...); ``None`` is the architecture's default (none for
+            GRU and LSTM).
         input_size: input columns (targets and covariates).
         target_positions: the forecast columns among the inputs (default: all).
-        lookback: input window length (recorded for checkpoints and the CLI).
+        lookback: input window length.
         horizon: forecast length.
         hidden_size: encoder width.
         num_layers: encoder depth.
         channel_independent: one sequence per variable with shared weights (default).
-        encoding: spike encoding of spiking encoders: ``"direct"``, ``"conv"`` or ``"delta"``.
-        spike_steps: neuron steps per time point.
-        readout: ``"last"`` or ``"mean"``.
+        encoding: spike encoding (``"direct"``, ``"conv"``, ``"delta"``) of architectures
+            that take one; ``None`` is the architecture's default.
+        spike_steps: neuron steps per time point (``None``: the architecture's default).
+        readout: ``"last"``, ``"mean"``, ``"flatten"`` or ``"membrane"``
+            (:mod:`spikecast.models.readouts`).
+        readout_size: per-step projection width of the ``flatten`` readout (``None``: none).
+        linear_skip: add a linear forecast from each target's own window to the head's
+            (:class:`~spikecast.models.network.ForecastNetwork`).
         dropout: dropout after each encoder layer.
         neuron_params: keyword arguments of the neurons.
+        encoder_params: further arguments of the architecture (e.g. ``{"kernel_size": 3}``
+            for SpikeTCN, ``{"init_rate": None}`` to switch the calibrated initialisation off).
         instance_norm: per-window normalisation (on by default).
         affine: learned affine parameters in the instance normalisation.
         loss: ``"mse"``, ``"mae"``, ``"huber"`` or ``"quantile"``.
@@ -48,29 +72,41 @@ class ForecastModule(pl.LightningModule):
             ``val_loss``) or ``"step"`` (halve every epoch, as the P1 reference code does).
     """
 
-    def __init__(self, encoder: str = "ts_lif", input_size: int = 1,
-                 target_positions: list[int] | None = None, lookback: int = 96,
-                 horizon: int = 24, hidden_size: int = 128, num_layers: int = 1,
-                 channel_independent: bool = True, encoding: str = "direct",
-                 spike_steps: int = 1, readout: str = "last", dropout: float = 0.0,
-                 neuron_params: dict | None = None, instance_norm: bool = True,
+    def __init__(self, encoder: str = DEFAULT_ENCODER, neuron: str | None = None,
+                 input_size: int = 1, target_positions: list[int] | None = None,
+                 lookback: int = 96, horizon: int = 24, hidden_size: int = 128,
+                 num_layers: int = 1, channel_independent: bool = True,
+                 encoding: str | None = None, spike_steps: int | None = None,
+                 readout: str = DEFAULT_READOUT, readout_size: int | None = DEFAULT_READOUT_SIZE,
+                 linear_skip: bool = DEFAULT_LINEAR_SKIP, dropout: float = 0.0,
+                 neuron_params: dict | None = None,
+                 encoder_params: dict | None = None, instance_norm: bool = True,
                  affine: bool = False, loss: str = "mse", quantiles: list[float] | None = None,
                  optimizer: str = "adam", lr: float = 1e-3, weight_decay: float = 0.0,
                  scheduler: str | None = None):
         super().__init__()
         self.save_hyperparameters()
+        if not isinstance(encoder, str):
+            # checkpoints hold plain data (weights_only loading): a class by its import path
+            self.hparams.encoder = architectures.encoder_name(encoder)
         if optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {optimizer!r}; valid: {list(OPTIMIZERS)}")
         if scheduler not in SCHEDULERS:
             raise ValueError(f"unknown scheduler {scheduler!r}; valid: {list(SCHEDULERS)}")
         self.loss_fn = build_loss(loss, quantiles)
         self.quantiles = sorted(quantiles) if loss == "quantile" else None
+        shared = {"encoding": encoding, "spike_steps": spike_steps}
+        arch_params = {**{k: v for k, v in shared.items() if v is not None},
+                       **(encoder_params or {})}
+        if neuron_params:
+            arch_params["neuron_params"] = neuron_params
         self.network = ForecastNetwork(
-            encoder, input_size, target_positions, horizon, hidden_size, num_layers,
+            encoder, input_size, target_positions, lookback, horizon,
             channel_independent=channel_independent, instance_norm=instance_norm,
             affine=affine, n_quantiles=len(self.quantiles) if self.quantiles else None,
-            encoding=encoding, spike_steps=spike_steps, readout=readout, dropout=dropout,
-            neuron_params=neuron_params,
+            readout=readout, readout_size=readout_size, linear_skip=linear_skip,
+            hidden_size=hidden_size,
+            num_layers=num_layers, neuron=neuron, dropout=dropout, **arch_params,
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

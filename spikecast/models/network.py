@@ -1,8 +1,10 @@
-"""The forecasting network: normalise -> encode -> head -> de-normalise.
+"""The forecasting network: normalise -> encode -> readout and head -> de-normalise.
 
 Channel-independent by default (every target variable its own sequence through shared
 weights, with the covariates as extra inputs at each step, as PatchTST, SeqSNN and TS-LIF
-do); ``channel_independent=False`` feeds all variables jointly and mixes them.
+do); ``channel_independent=False`` feeds all variables jointly and mixes them. Inverted
+architectures (``tokens="variates"``, e.g. iSpikformer) see whole windows with every column
+a token, and the head forecasts each target column from its own token.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from spikecast.models.encoders import build_encoder
+from spikecast.models import architectures
+from spikecast.models.architectures import Synapse
 from spikecast.models.normalization import InstanceNorm
+from spikecast.models.readouts import Readout
 
 __all__ = ["ForecastNetwork"]
 
@@ -20,24 +24,31 @@ class ForecastNetwork(nn.Module):
     """Map windows ``[B, L, C_in]`` to forecasts ``[B, H, C_out]`` (or ``[B, H, C_out, Q]``).
 
     Args:
-        encoder: encoder name (:data:`spikecast.models.encoders.ENCODERS`).
+        encoder: an architecture name (:func:`spikecast.models.architectures.available`), an
+            import path or an :class:`~spikecast.models.architectures.Encoder` subclass.
         input_size: input columns ``C_in`` (targets and covariates).
         target_positions: the input columns that are forecast (default: all).
+        lookback: window length ``L``.
         horizon: forecast length ``H``.
-        hidden_size: encoder width.
-        num_layers: encoder depth.
         channel_independent: one sequence per target with shared weights (default), or all
-            channels mixed.
+            channels mixed. Inverted architectures need the default.
         instance_norm: per-window normalisation, undone after the head.
         affine: learned affine parameters in the instance normalisation.
         n_quantiles: emit this many quantiles per step (``None`` for a point forecast).
-        **encoder_kwargs: passed to :func:`~spikecast.models.encoders.build_encoder`.
+        readout: a name of :data:`spikecast.models.readouts.READOUTS`.
+        readout_size: per-step projection width of the ``flatten`` readout.
+        linear_skip: add a linear forecast from each target's own (normalised) window,
+            ``W_skip x_c + b``, to the head's output, as DLinear and RLinear forecast: the
+            encoder then models what a linear forecast misses. Its products are MACs.
+        **encoder_params: the architecture's arguments (``hidden_size``, ``neuron``, ...).
     """
 
-    def __init__(self, encoder: str, input_size: int, target_positions: list[int] | None,
-                 horizon: int, hidden_size: int = 128, num_layers: int = 1,
-                 channel_independent: bool = True, instance_norm: bool = True,
-                 affine: bool = False, n_quantiles: int | None = None, **encoder_kwargs):
+    def __init__(self, encoder, input_size: int, target_positions: list[int] | None,
+                 lookback: int, horizon: int, channel_independent: bool = True,
+                 instance_norm: bool = True, affine: bool = False,
+                 n_quantiles: int | None = None, readout: str = "last",
+                 readout_size: int | None = None, linear_skip: bool = False,
+                 **encoder_params):
         super().__init__()
         targets = list(range(input_size)) if target_positions is None else list(target_positions)
         covariates = [c for c in range(input_size) if c not in targets]
@@ -48,13 +59,26 @@ class ForecastNetwork(nn.Module):
         self.horizon = horizon
         self.n_out = len(targets)
         self.n_quantiles = n_quantiles
-        self.channel_independent = channel_independent
         self.norm = InstanceNorm(input_size, affine=affine) if instance_norm else None
-        step_inputs = 1 + len(covariates) if channel_independent else input_size
-        self.encoder = build_encoder(encoder, step_inputs, hidden_size, num_layers,
-                                     **encoder_kwargs)
-        per_item = horizon * (n_quantiles or 1) * (1 if channel_independent else self.n_out)
-        self.head = nn.Linear(self.encoder.output_size, per_item)
+        self.inverted = architectures.resolve(encoder).tokens == "variates"
+        if self.inverted and not channel_independent:
+            raise ValueError(f"encoder {architectures.encoder_name(encoder)!r} makes every "
+                             "column a token and forecasts each from its own: it needs "
+                             "channel_independent=True")
+        self.channel_independent = channel_independent
+        if self.inverted:
+            step_inputs = lookback
+        else:
+            step_inputs = 1 + len(covariates) if channel_independent else input_size
+        self.encoder = architectures.build(encoder, step_inputs, **encoder_params)
+        per_item = horizon * (n_quantiles or 1)
+        if not (channel_independent or self.inverted):
+            per_item *= self.n_out
+        self.readout = Readout(readout, self.encoder.output_size,
+                               self.encoder.output_steps(lookback), per_item, readout_size)
+        if not isinstance(linear_skip, bool):
+            raise ValueError(f"linear_skip must be True or False, got {linear_skip!r}")
+        self.skip = nn.Linear(lookback, horizon * (n_quantiles or 1)) if linear_skip else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[B, L, C_in]`` -> ``[B, H, C_out]`` (``[B, H, C_out, Q]`` for quantiles)."""
@@ -63,17 +87,36 @@ class ForecastNetwork(nn.Module):
         if self.norm is not None:
             x, stats = self.norm.normalize(x)
         q = self.n_quantiles or 1
-        if self.channel_independent:
+        if self.inverted:
+            tokens = self.encoder(x).index_select(2, self.targets)  # [S, B, C_out, F]
+            out = self.readout(tokens).reshape(batch, self.n_out, self.horizon, q)
+            out = out.permute(0, 2, 1, 3)
+        elif self.channel_independent:
             target = x.index_select(2, self.targets).permute(0, 2, 1).unsqueeze(-1)
             cov = x.index_select(2, self.covariates).unsqueeze(1)
             cov = cov.expand(batch, self.n_out, length, cov.shape[-1])
             items = torch.cat([target, cov], dim=-1).reshape(batch * self.n_out, length, -1)
-            out = self.head(self.encoder(items)).reshape(batch, self.n_out, self.horizon, q)
+            out = self.readout(self.encoder(items)).reshape(batch, self.n_out, self.horizon, q)
             out = out.permute(0, 2, 1, 3)
         else:
-            out = self.head(self.encoder(x)).reshape(batch, self.horizon, self.n_out, q)
+            out = self.readout(self.encoder(x)).reshape(batch, self.horizon, self.n_out, q)
+        if self.skip is not None:  # [B, L, C_out] -> [B, C_out, H*q] -> [B, H, C_out, q]
+            linear = self.skip(x.index_select(2, self.targets).transpose(1, 2))
+            out = out + linear.reshape(batch, self.n_out, self.horizon, q).permute(0, 2, 1, 3)
         if self.n_quantiles is None:
             out = out.squeeze(-1)
         if stats is not None:
             out = self.norm.denormalize(out, stats, self.targets)
         return out
+
+    def synapses(self) -> list[Synapse]:
+        """Every synaptic layer of the network with what feeds it: the encoder's, then the
+        readout's (see :mod:`spikecast.efficiency`)."""
+        found = self.encoder.synapses() + self.readout.synapses(self.encoder.output_sources(),
+                                                                self.encoder.output_repeats)
+        return found + ([Synapse(self.skip)] if self.skip is not None else [])
+
+    def sequences_per_window(self) -> int:
+        """Sequences the encoder runs per window: one per target channel when
+        channel-independent, else one."""
+        return self.n_out if self.channel_independent and not self.inverted else 1

@@ -56,6 +56,11 @@ class BaseNeuron(nn.Module):
         state_names: names of the state tensors, in the order of the ``state`` tuple.
         num_spike_tensors: binary spike tensors produced per step (2 for two-compartment
             neurons whose compartments both fire).
+        analog_output: the output is a real number (LIAF), not spikes: a synaptic layer fed
+            by it multiplies and accumulates like an ANN layer (see :mod:`spikecast.efficiency`).
+        silent_output_zero: the output is exactly 0 wherever no compartment fires, so a
+            synaptic layer fed by it works only at spike events (every spiking neuron; LIAF
+            when its activation of a sub-threshold membrane is 0).
         monitor: when True, every forward / step stores ``last_firing_rate`` (python float,
             mean of the binary spikes over all elements, steps and spiking compartments) and
             ``last_spike_count`` (python int). When False nothing is recorded.
@@ -63,6 +68,8 @@ class BaseNeuron(nn.Module):
 
     state_names: tuple[str, ...] = ("v",)
     num_spike_tensors: int = 1
+    analog_output: bool = False
+    silent_output_zero: bool = True
 
     def __init__(self, num_features: int | None = None, surrogate: str = "atan",
                  alpha: float | None = None, detach_reset: bool = False,

@@ -68,6 +68,12 @@ class LIAF(BaseNeuron):
     """
 
     state_names = ("v",)
+    analog_output = True
+
+    @property
+    def silent_output_zero(self) -> bool:
+        """``act(U - θ)`` with relu is 0 below threshold: LIAF transmits only when it fires."""
+        return self.threshold_related and self.activation == "relu"
 
     def __init__(self, threshold: float = 0.5, v_reset: float = 0.0, alpha_init: float = 0.5,
                  learn_alpha: bool = True, beta: float = 0.0, activation: str = "relu",
