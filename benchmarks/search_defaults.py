@@ -31,7 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import results  # noqa: E402  (benchmarks/results.py)
 
 REPO = Path(__file__).resolve().parents[1]
-CSV_GLOB = "search/p1_*.csv"
 BUDGET = ["--data.stride", "4", "--trainer.max_epochs", "10",
           "--trainer.enable_progress_bar", "false"]
 
@@ -79,9 +78,9 @@ def run(stage: str, shard: int, shards: int) -> None:
                     (REPO / "outputs" / "search").resolve())
 
 
-def load() -> pd.DataFrame:
-    """Every configuration tried so far (all shards)."""
-    frames = [pd.read_csv(p) for p in sorted((REPO / "docs").glob(CSV_GLOB))]
+def load(folder: str = "search") -> pd.DataFrame:
+    """Every configuration tried so far (all shards) under ``docs/<folder>``."""
+    frames = [pd.read_csv(p) for p in sorted((REPO / "docs" / folder).glob("p1_*.csv"))]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -98,13 +97,31 @@ the CSVs are in `docs/search/`. Regenerate this page with
 
 """
 
+SUPERSEDED = """
+
+## Superseded: the first calibration (a gain per layer)
+
+The first version of the calibrated initialisation scaled each layer's current by one gain
+(chosen by bisection) instead of adding a per-feature bias. It was replaced because the gain
+also multiplies the learning rate of the synapses that feed the layer (a DDP test, and the
+TS-LIF rows below against PyTorch's init, trained worse with it). These runs used it
+(`docs/search/gain_calibration/`):
+
+"""
+
 
 def report() -> str:
-    """Markdown: every configuration, ordered by validation loss."""
-    frame = load()
-    frame["config"] = frame["model"] + " " + frame["overrides"].str.replace(
-        " ".join(BUDGET), "", regex=False).str.strip()
-    frame = frame.sort_values("val_loss")
+    """Markdown: every configuration, ordered by validation loss; then the superseded runs."""
+    text = HEADER + _table(load()) + "\n"
+    old = load("search/gain_calibration")
+    return text + (SUPERSEDED + _table(old) + "\n" if len(old) else "")
+
+
+def _table(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "(no runs yet)"
+    frame = frame.assign(config=frame["model"] + " " + frame["overrides"].str.replace(
+        " ".join(BUDGET), "", regex=False).str.strip()).sort_values("val_loss")
     cols = ["config", "val_loss", "mse", "mae", "epochs", "train_s", "params", "energy_nj",
             "firing_rate"]
     table = frame[cols].copy()
@@ -112,7 +129,7 @@ def report() -> str:
         table[c] = table[c].map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
     table["energy_nj"] = table["energy_nj"].map(lambda v: f"{v:.0f}")
     table["config"] = table["config"].map(lambda c: f"`{c}`")
-    return HEADER + results.pipe_table(table, left=("config",)) + "\n"
+    return results.pipe_table(table, left=("config",))
 
 
 def main(argv: list[str] | None = None) -> None:
