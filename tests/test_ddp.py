@@ -20,10 +20,11 @@ SCRIPT = textwrap.dedent("""
     train = y.iloc[:-48]
     ddp = sys.argv[2] == "ddp"
     kwargs = dict(trainer_kwargs={"strategy": "ddp"}, devices=2) if ddp else dict(devices=1)
-    model = NeuralForecaster(encoder="stack", neuron="ts_lif", lookback=24, horizon=6,
-                             hidden_size=16, max_epochs=6, batch_size=16, lr=3e-3,
-                             accelerator="cpu",
-                             verbose=False, **kwargs)
+    # the last-step head: on this short series the flatten head's error varies by about
+    # 20 % between seeds alone, more than the 15 % this test allows DDP
+    model = NeuralForecaster(encoder="stack", neuron="ts_lif", readout="last", lookback=24,
+                             horizon=6, hidden_size=16, max_epochs=6, batch_size=16, lr=3e-3,
+                             accelerator="cpu", verbose=False, **kwargs)
     model.fit(train)
     # rolling one-step-origin evaluation on the last 48 rows, never seen in training
     errors = []
