@@ -1,15 +1,16 @@
 """spikecast: time-series forecasting with spiking neural networks.
 
-Spiking encoders (LIF, PLIF, LIAF, DA-LIF, TS-LIF, TC-LIF) wrapped as Lightning modules,
-an sklearn-style :class:`NeuralForecaster` in front of them, classical baselines, metrics
-and rolling-origin backtesting to compare them fairly.
+Spiking forecasting architectures (a layer stack, SpikeRNN, SpikeTCN, a spiking-gated GRU,
+iSpikformer) built from any neuron (LIF, PLIF, LIAF, DA-LIF, TS-LIF, TC-LIF, or an analog
+twin), wrapped as Lightning modules, an sklearn-style :class:`NeuralForecaster` in front of
+them, classical baselines, metrics and rolling-origin backtesting to compare them fairly.
 """
 
 from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 # Heavy submodules (torch, lightning, statsmodels) load on first use, so that
 # `spikecast --version` and `import spikecast` stay fast. (Backtesting stays in
