@@ -19,17 +19,17 @@ SeqSNN reads the mean over K and then over L; here the readout is a separate cho
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from spikecast.models.architectures.base import Encoder, Synapse, check_positive_int
-from spikecast.models.encodings import SpikeEncoding
-from spikecast.models.units import NeuronUnit
+from spikecast.models.architectures.stack import Stack
 
 __all__ = ["SpikeRNN"]
 
 
-class SpikeRNN(Encoder):
+class SpikeRNN(Stack):
     """``num_layers`` x [Linear -> neuron over K spike steps] at every time point.
+
+    The layers, their cost hook and their output length are the :class:`Stack`'s; only the
+    neurons' memory differs (reset at every time point) and the defaults (SeqSNN's).
 
     Args:
         encoding: ``"direct"``, ``"conv"`` (default, as SeqSNN) or ``"delta"``.
@@ -42,19 +42,7 @@ class SpikeRNN(Encoder):
                  dropout: float = 0.0, init_rate: float | None = 0.15,
                  encoding: str = "conv", spike_steps: int = 4):
         super().__init__(input_size, hidden_size, num_layers, neuron, neuron_params, dropout,
-                         init_rate)
-        check_positive_int("spike_steps", spike_steps)
-        self.spike_steps = spike_steps
-        self.encoding = SpikeEncoding(encoding, input_size, hidden_size,
-                                      lambda n: self.unit(n, "lif"))
-        widths = [self.encoding.output_size] + [hidden_size] * num_layers
-        self.synapse_layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
-        self.units = nn.ModuleList(self.unit(hidden_size) for _ in range(num_layers))
-        self.drop = self.layer_dropout()
-
-    def output_steps(self, lookback: int) -> int:
-        """``lookback x spike_steps``."""
-        return lookback * self.spike_steps
+                         init_rate, encoding, spike_steps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[N, L, D]`` -> ``[L x spike_steps, N, hidden]`` (time point major)."""
@@ -68,16 +56,3 @@ class SpikeRNN(Encoder):
             out = self.drop(unit(synapse(out)))
         # [K, L*N, H] -> [L, K, N, H] -> [L*K, N, H]
         return out.reshape(k, length, n, -1).transpose(0, 1).reshape(length * k, n, -1)
-
-    def synapses(self) -> list[Synapse]:
-        """The encoding's layer, then each Linear with the units before it."""
-        sources: tuple[NeuronUnit, ...] = self.encoding.output_sources()
-        found = self.encoding.synapses()
-        for i, (synapse, unit) in enumerate(zip(self.synapse_layers, self.units)):
-            found.append(Synapse(synapse, sources, self.spike_steps if i == 0 else 1))
-            sources = (unit,)
-        return found
-
-    def output_sources(self) -> tuple[NeuronUnit, ...]:
-        """The last layer's unit."""
-        return (self.units[-1],)
