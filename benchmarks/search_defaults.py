@@ -56,8 +56,8 @@ STAGES: dict[str, list[tuple[str, list[str]]]] = {
     "skip": [
         ("stack", ["--model.neuron", "ts_lif", *_flatten(), "--model.linear_skip", "true"]),
         ("stack", ["--model.neuron", "liaf", *_flatten(), "--model.linear_skip", "true"]),
-        ("gru", [*_flatten(), "--model.linear_skip", "true"]),
         ("stack", ["--model.neuron", "relu", *_flatten(), "--model.linear_skip", "true"]),
+        # the GRU with it ran before the calibration changed (it has no units), see below
     ],
     "architectures": [
         (arch, ["--model.neuron", n, *_flatten()])

@@ -74,7 +74,7 @@ def test_output_shape(neuron, num_layers, recurrent):
 def test_registry_and_arguments():
     model = architectures.build("spike_gru", input_size=D, hidden_size=H, recurrent=True)
     assert isinstance(model, SpikeGRU)
-    assert model.neuron == "ts_lif" and model.encoding.kind == "conv"
+    assert model.neuron == "liaf" and model.encoding.kind == "conv"
     with pytest.raises(ValueError, match="recurrent"):
         SpikeGRU(D, H, recurrent="yes")
     with pytest.raises(ValueError, match="encoding"):

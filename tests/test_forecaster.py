@@ -3,6 +3,9 @@ persistence, determinism, early stopping."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -193,3 +196,25 @@ def test_training_without_validation(etth1_small):
     model.fit(etth1_small)
     assert model.best_val_loss_ is None and model.n_epochs_ == 2
     assert np.isfinite(model.predict().to_numpy()).all()
+
+
+def test_bare_forecaster_is_the_searched_default(etth1_small):
+    """``NeuralForecaster()`` is the spiking configuration with the lowest validation loss in
+    the search recorded in docs/search (docs/defaults.md)."""
+    from spikecast.models.units import is_analog
+
+    folder = Path(__file__).resolve().parents[1] / "docs" / "search"
+    runs = pd.concat([pd.read_csv(p) for p in folder.glob("p1_*.csv")], ignore_index=True)
+    runs["neuron"] = runs["overrides"].str.extract(r"--model\.neuron (\w+)", expand=False)
+    spiking = runs[runs["neuron"].notna() & ~runs["neuron"].map(is_analog)]
+    best = spiking.loc[spiking["val_loss"].idxmin()]
+    model = NeuralForecaster(**{k: v for k, v in FAST.items() if k != "hidden_size"})
+    model.fit(etth1_small)
+    network = model.module_.network
+    assert best["model"] == model.encoder == "stack" and type(network.encoder).__name__ == "Stack"
+    assert network.encoder.neuron == best["neuron"]
+    size = re.search(r"--model\.readout_size (\d+)", best["overrides"])
+    assert network.readout.kind == re.search(r"--model\.readout (\w+)", best["overrides"])[1]
+    assert network.readout.project.out_features == int(size[1])
+    assert (network.skip is not None) == ("--model.linear_skip true" in best["overrides"])
+    assert network.encoder.init_rate == 0.15 and "init_rate" not in best["overrides"]

@@ -90,11 +90,12 @@ class Encoder(nn.Module):
             architecture averages its spikes, as SpikeTCN does): a layer reading the output
             receives that many times the units' spike events per value.
         tokens: ``"time"`` or ``"variates"`` (see the module docstring).
-        default_neuron: the neuron used when ``neuron`` is not given.
+        default_neuron: the neuron used when ``neuron`` is not given: LIAF, the spiking
+            neuron with the lowest validation loss in the search of docs/defaults.md.
     """
 
     tokens: ClassVar[str] = "time"
-    default_neuron: ClassVar[str | None] = "ts_lif"
+    default_neuron: ClassVar[str | None] = "liaf"
 
     def __init__(self, input_size: int, hidden_size: int = 128, num_layers: int = 1,
                  neuron: str | None = None, neuron_params: dict | None = None,
