@@ -18,10 +18,11 @@ from spikecast.models.network import ForecastNetwork
 __all__ = ["DEFAULT_ENCODER", "DEFAULT_LINEAR_SKIP", "DEFAULT_READOUT", "DEFAULT_READOUT_SIZE",
            "ForecastModule", "OPTIMIZERS", "SCHEDULERS"]
 
-#: The defaults of a bare ``NeuralForecaster()`` / ``ForecastModule()``: the best spiking
-#: configuration found on ETTh1 P1 validation loss (docs/defaults.md); the neuron is the
-#: architecture's ``default_neuron``.
-DEFAULT_ENCODER = "stack"
+#: The defaults of a bare ``NeuralForecaster()`` / ``ForecastModule()``: the spiking
+#: configuration with the lowest ETTh1 P1 validation loss in the search of docs/defaults.md
+#: (SpikeTCN of TS-LIF neurons, the flatten readout); the neuron is the architecture's
+#: ``default_neuron``.
+DEFAULT_ENCODER = "spike_tcn"
 DEFAULT_READOUT = "flatten"
 DEFAULT_READOUT_SIZE = 8
 DEFAULT_LINEAR_SKIP = False

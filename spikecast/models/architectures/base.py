@@ -90,8 +90,9 @@ class Encoder(nn.Module):
             architecture averages its spikes, as SpikeTCN does): a layer reading the output
             receives that many times the units' spike events per value.
         tokens: ``"time"`` or ``"variates"`` (see the module docstring).
-        default_neuron: the neuron used when ``neuron`` is not given: LIAF, the spiking
-            neuron with the lowest validation loss in the search of docs/defaults.md.
+        default_neuron: the neuron used when ``neuron`` is not given. For the registered
+            architectures, the neuron with the lowest validation loss in the search of
+            docs/defaults.md (LIAF, TS-LIF for SpikeTCN).
     """
 
     tokens: ClassVar[str] = "time"

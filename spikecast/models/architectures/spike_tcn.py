@@ -131,6 +131,9 @@ class SpikeTCN(Encoder):
         blocks: the levels (:class:`SpikeTCNBlock`).
     """
 
+    # TS-LIF had the lowest validation loss with this architecture (docs/defaults.md)
+    default_neuron = "ts_lif"
+
     def __init__(self, input_size: int, hidden_size: int = 128, num_layers: int = 1,
                  neuron: str | None = None, neuron_params: dict | None = None,
                  dropout: float = 0.0, init_rate: float | None = 0.15,
