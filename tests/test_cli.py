@@ -30,7 +30,7 @@ def tiny_config(**changes) -> dict:
             {"model": "naive"},
             {"model": "seasonal_naive", "params": {"season_length": 52}},
             {"model": "linear", "params": {"lookback": 16}},
-            {"model": "neural", "params": {"neuron": "da_lif", "lookback": 16,
+            {"model": "neural", "params": {"encoder": "stack", "neuron": "da_lif", "lookback": 16,
                                            "hidden_size": 4, "max_epochs": 1,
                                            "accelerator": "cpu", "devices": 1}},
         ],
