@@ -115,8 +115,3 @@ class ForecastNetwork(nn.Module):
         found = self.encoder.synapses() + self.readout.synapses(self.encoder.output_sources(),
                                                                 self.encoder.output_repeats)
         return found + ([Synapse(self.skip)] if self.skip is not None else [])
-
-    def sequences_per_window(self) -> int:
-        """Sequences the encoder runs per window: one per target channel when
-        channel-independent, else one."""
-        return self.n_out if self.channel_independent and not self.inverted else 1
