@@ -126,7 +126,8 @@ def measure_costs(network: nn.Module, windows: torch.Tensor) -> dict:
     network.eval()
     try:
         with torch.no_grad():
-            network(windows)  # warm-up (and the calibration of a fresh network)
+            # the counted pass also warms up the kernels (and calibrates a fresh network:
+            # calibration calls no synaptic layer and counts no spikes) for the timed one
             hooks = [layer.register_forward_hook(count) for layer in listed]
             for unit in units.values():
                 unit.start_monitor()

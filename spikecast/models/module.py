@@ -80,8 +80,8 @@ class ForecastModule(pl.LightningModule):
                  encoding: str | None = None, spike_steps: int | None = None,
                  readout: str = DEFAULT_READOUT, readout_size: int | None = DEFAULT_READOUT_SIZE,
                  linear_skip: bool = DEFAULT_LINEAR_SKIP, dropout: float = 0.0,
-                 neuron_params: dict | None = None,
-                 encoder_params: dict | None = None, instance_norm: bool = True,
+                 neuron_params: dict | None = None, encoder_params: dict | None = None,
+                 instance_norm: bool = True,
                  affine: bool = False, loss: str = "mse", quantiles: list[float] | None = None,
                  optimizer: str = "adam", lr: float = 1e-3, weight_decay: float = 0.0,
                  scheduler: str | None = None):
@@ -106,8 +106,8 @@ class ForecastModule(pl.LightningModule):
             channel_independent=channel_independent, instance_norm=instance_norm,
             affine=affine, n_quantiles=len(self.quantiles) if self.quantiles else None,
             readout=readout, readout_size=readout_size, linear_skip=linear_skip,
-            hidden_size=hidden_size,
-            num_layers=num_layers, neuron=neuron, dropout=dropout, **arch_params,
+            hidden_size=hidden_size, num_layers=num_layers, neuron=neuron, dropout=dropout,
+            **arch_params,
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

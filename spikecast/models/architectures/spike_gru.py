@@ -32,8 +32,8 @@ state ``c`` (the official code's ``h``, which it re-zeroes) and its gates read t
 neuron output ``h_{l-1}`` through a ``Linear(H, 3H)`` (bias ``b_h*``): every synapse stays
 fed by spikes, and the current stays a convex combination of gate values (binary for a
 spiking neuron, in [0, 1] for an analog twin). Feeding the neuron's output back into the
-current instead (``c_l = (1 - z) ⊙ n + z ⊙ h_{l-1}``) puts the unit's calibrated gain in the
-loop, and an unbounded output (the ReLU twin, LIAF) diverges.
+current instead (``c_l = (1 - z) ⊙ n + z ⊙ h_{l-1}``) puts an unbounded output (the ReLU
+twin, LIAF) in the loop, where it diverged (seen with the first, gain-based calibration).
 
 An analog twin (``neuron="relu"``, ...) replaces every spiking nonlinearity by its analog
 one: the gates use ``sigmoid`` (the smooth step, keeping the spiking cell's [0, 1] range) and
