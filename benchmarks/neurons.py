@@ -5,7 +5,7 @@ For every neuron and every implementation it times one forward + backward pass o
 and the peak memory of that pass, and compares with ``torch.nn.GRU`` / ``nn.LSTM`` layers of
 the same width and, when installed, SpikingJelly's multi-step ``LIFNode`` and snnTorch's
 ``Leaky``. It also measures the memory bandwidth (a large tensor copy) and reports the fused
-LIF throughput as a fraction of the bandwidth bound (24 bytes per neuron-step, NEURONS.md).
+LIF throughput as a fraction of the bandwidth bound (24 bytes per neuron-step, docs/neurons.md).
 
 Implementations: ``reference`` (autograd loop over ``step``), ``fused`` (the default
 kernel for the device: numba on CPU when installed, Triton on CUDA), ``fused-torch`` (the

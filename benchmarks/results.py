@@ -1,4 +1,4 @@
-"""Accuracy and cost on the benchmark protocols (PROTOCOLS.md): the rows of docs/results.md.
+"""Accuracy and cost on the benchmark protocols (docs/protocols.md): the rows of docs/results.md.
 
 Every neural row is a Lightning CLI run of a config in ``configs/p1`` or ``configs/p2``,
 with the overrides the row lists, followed by a scoring pass over every test window
@@ -40,8 +40,8 @@ import torch
 from spikecast import metrics
 from spikecast._atomic import atomic_path
 from spikecast.baselines import ETSForecaster, LinearForecaster
-from spikecast.efficiency import measure_costs
-from spikecast.reporting import pipe_table
+from spikecast.experiment.report import pipe_table
+from spikecast.models.efficiency import measure_costs
 
 REPO = Path(__file__).resolve().parents[1]
 BASELINES = ("naive", "seasonal_naive", "linear", "ets")
@@ -103,7 +103,7 @@ def _config(protocol: str, model: str) -> Path:
 def neural_row(protocol: str, model: str, horizon: int, seed: int, overrides: list[str],
                run_root: Path) -> dict:
     """Train one config through the Lightning CLI, restore its best checkpoint, score it."""
-    from spikecast.lightning_cli import run_lightning_cli
+    from spikecast.cli.lightning import run_lightning_cli
 
     config = _config(protocol, model)
     # one directory per override variant, so variants run side by side never share one

@@ -448,14 +448,14 @@ class NeuralForecaster(BaseForecaster):
         Runs the model on up to ``max_windows`` windows spread evenly over ``y`` (default: the
         training data) and counts, per synaptic layer, the synaptic operations (firing rate x
         MACs, 0.9 pJ each) against the multiply-accumulates of the same architecture run as
-        an ANN (4.6 pJ each); see :mod:`spikecast.efficiency` for the convention.
+        an ANN (4.6 pJ each); see :mod:`spikecast.models.efficiency` for the convention.
 
         Returns:
             dict with ``params``, ``firing_rates`` (per spiking layer), ``sops``,
             ``macs_ann``, ``energy_pj``, ``energy_ann_pj``, ``energy_ratio`` (SNN / ANN),
             ``latency_ms`` per window, and ``layers`` (a DataFrame, one row per layer).
         """
-        from spikecast.efficiency import measure_costs
+        from spikecast.models.efficiency import measure_costs
 
         check_is_fitted(self, "module_")
         panel = self._prediction_panel(y, X)

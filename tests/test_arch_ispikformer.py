@@ -58,7 +58,7 @@ def test_dropout_runs_in_training_only():
 
 # ---------------------------------------------------------------- equations
 def _lif(current: torch.Tensor) -> torch.Tensor:
-    """NEURONS.md's LIF (τ = 2, θ = 1, hard reset to 0) over the first dimension."""
+    """docs/neurons.md's LIF (τ = 2, θ = 1, hard reset to 0) over the first dimension."""
     v = torch.zeros_like(current[0])
     spikes = []
     for i_t in current:

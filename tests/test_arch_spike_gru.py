@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from spikecast.efficiency import measure_costs
 from spikecast.models import architectures
 from spikecast.models.architectures.spike_gru import SpikeGRU
+from spikecast.models.efficiency import measure_costs
 
 N, L, D, H = 3, 7, 2, 5
 

@@ -75,7 +75,7 @@ def _bn(c: torch.Tensor, bn: nn.BatchNorm1d) -> torch.Tensor:
 
 
 def _lif_average(current: torch.Tensor, steps: int, theta: float, tau: float = 2.0):
-    """LIF (NEURONS.md: decay_input, hard reset to 0) run ``steps`` sub-steps on the same
+    """LIF (docs/neurons.md: decay_input, hard reset to 0) run ``steps`` sub-steps on the same
     current from rest, spikes averaged."""
     v = torch.zeros_like(current)
     total = torch.zeros_like(current)

@@ -19,7 +19,7 @@ def _x(seed: int = 0, dtype=torch.float32) -> torch.Tensor:
 
 
 def _lif(currents: list[torch.Tensor], threshold: float = 1.0) -> list[torch.Tensor]:
-    """NEURONS.md's LIF, one step at a time: h = v + (I - v)/2, s = Θ(h - θ), hard reset."""
+    """docs/neurons.md's LIF, one step at a time: h = v + (I - v)/2, s = Θ(h - θ), hard reset."""
     v, spikes = torch.zeros_like(currents[0]), []
     for current in currents:
         h = v + (current - v) / 2

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from spikecast.efficiency import measure_costs
 from spikecast.models import ForecastNetwork, NeuronUnit, architectures, neuron_names
+from spikecast.models.efficiency import measure_costs
 from spikecast.models.readouts import READOUTS
 from spikecast.models.units import is_analog
 

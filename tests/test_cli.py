@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 import yaml
 
-import spikecast.lightning_cli  # noqa: F401  (Lightning's log handler binds to the real stderr)
+import spikecast.cli.lightning  # noqa: F401  (Lightning's log handler binds to the real stderr)
 from spikecast import __version__
-from spikecast.backtest_config import load_spec, spec_from_dict
 from spikecast.cli import main
-from spikecast.registry import MODELS, ConfigError, build_model
+from spikecast.experiment.config import load_spec, spec_from_dict
+from spikecast.experiment.registry import MODELS, ConfigError, build_model
 
 REPO = Path(__file__).resolve().parents[1]
 FAST_CONFIG = REPO / "configs" / "fast" / "ts_lif.yaml"
@@ -232,7 +232,7 @@ def test_shipped_backtest_configs_are_valid():
 def test_demo_configs_are_valid():
     """The demo's settings pass the checks every config gets; the full one backtests the
     12 cutoffs the README promises."""
-    from spikecast.demo import DEMO_ENCODERS, demo_config
+    from spikecast.cli.demo import DEMO_ENCODERS, demo_config
 
     for quick in (False, True):
         spec = spec_from_dict(demo_config(quick, seed=3))

@@ -181,8 +181,8 @@ def test_figure_save_is_atomic(tmp_path, monkeypatch):
 
 def test_report_writer_is_atomic(tmp_path, monkeypatch):
     """The backtest result writers (metrics / predictions CSV, markdown) go through
-    spikecast.reporting.write_text."""
-    reporting = pytest.importorskip("spikecast.reporting")
+    spikecast.experiment.report.write_text."""
+    reporting = pytest.importorskip("spikecast.experiment.report")
     path = reporting.write_text(tmp_path / "out" / "metrics.csv", "model,mae\nnaive,1.0\n")
     assert path.read_text() == "model,mae\nnaive,1.0\n"
 

@@ -146,7 +146,8 @@ def _amplitude(signal, omega, t):
     return float(np.linalg.norm(coef))
 
 
-# NEURONS.md: dendrite ~1.17 (DC), ~0.14 (Nyquist); soma ~0.33 (DC), ~0.74 (pi/8), ~0.45 (Nyquist)
+# docs/neurons.md: dendrite ~1.17 (DC), ~0.14 (Nyquist);
+# soma ~0.33 (DC), ~0.74 (pi/8), ~0.45 (Nyquist)
 NOMINAL = {0.0: (1.17, 0.33), math.pi / 8: (None, 0.74), math.pi: (0.14, 0.45)}
 
 

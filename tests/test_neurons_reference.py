@@ -1,4 +1,4 @@
-"""Every neuron against a plain reference written here straight from docs/NEURONS.md.
+"""Every neuron against a plain reference written here straight from docs/neurons.md.
 
 The references below use only elementary torch operations and their own spike function
 (a straight-through form: exact step forward, derivative of a smooth primitive backward),

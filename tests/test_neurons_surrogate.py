@@ -1,4 +1,4 @@
-"""Surrogate gradients: exact step forward, the NEURONS.md formulas backward."""
+"""Surrogate gradients: exact step forward, the docs/neurons.md formulas backward."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ NAMES = ["atan", "sigmoid", "rect", "triangle"]
 DEFAULTS = {"atan": 2.0, "sigmoid": 4.0, "rect": 1.0, "triangle": 1.0}
 
 
-# The NEURONS.md table, written out independently of the package.
+# The docs/neurons.md table, written out independently of the package.
 def formula(name: str, x: torch.Tensor, a: float) -> torch.Tensor:
     if name == "atan":
         return (a / 2) / (1 + (math.pi / 2 * a * x) ** 2)

@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import spikecast.lightning_cli  # noqa: F401  (Lightning's log handler binds to the real stderr)
+import spikecast.cli.lightning  # noqa: F401  (Lightning's log handler binds to the real stderr)
 from spikecast.cli import main
+from spikecast.cli.demo import DEMO_ENCODERS
 from spikecast.data.datasets import dataset_card, resolve_data_dir
-from spikecast.demo import DEMO_ENCODERS
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""benchmarks/results.py scores on exactly the P1/P2 test windows of PROTOCOLS.md."""
+"""benchmarks/results.py scores on exactly the P1/P2 test windows of docs/protocols.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""P1 / P2 splits of PROTOCOLS.md: exact borders, target rows, train-only scaling, properties."""
+"""P1 / P2 splits of docs/protocols.md: borders, target rows, train-only scaling, properties."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from spikecast.base import BaseForecaster
 from spikecast.baselines._base import ignored_by_filters
 from spikecast.data.frames import Panel, to_panel
-from spikecast.exceptions import DataValidationError
+from spikecast.exceptions import BacktestWarning, DataValidationError
 
 __all__ = ["backtest", "compare", "ComparisonResult", "BacktestWarning", "OUTPUT_COLUMNS"]
 
@@ -25,8 +25,6 @@ __all__ = ["backtest", "compare", "ComparisonResult", "BacktestWarning", "OUTPUT
 OUTPUT_COLUMNS = ("unique_id", "ds", "cutoff", "step", "y", "y_pred")
 
 
-class BacktestWarning(UserWarning):
-    """Summary of the warnings raised while fitting and forecasting over all cutoffs."""
 
 
 # --------------------------------------------------------------------------- argument checks

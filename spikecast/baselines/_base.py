@@ -11,17 +11,13 @@ from sklearn.base import clone
 
 from spikecast.base import BaseForecaster
 from spikecast.data.frames import Panel
-from spikecast.exceptions import DataValidationError, SpikecastError
+from spikecast.exceptions import DataValidationError, ModelError, ModelWarning
 
 __all__ = ["ModelError", "ModelWarning"]
 
 
-class ModelError(SpikecastError, RuntimeError):
-    """A statistical model failed on one series / column; the message names which."""
 
 
-class ModelWarning(UserWarning):
-    """The one summary of the warnings statsmodels issued during a ``fit`` or ``predict``."""
 
 
 # --------------------------------------------------------------------------- helpers

@@ -38,7 +38,7 @@ from spikecast.data.download import (
     DownloadError,
     sha256_file,
 )
-from spikecast.exceptions import DataValidationError, SpikecastError
+from spikecast.exceptions import CardError, DatasetNotFoundError, DataValidationError, DataWarning
 
 __all__ = [
     "list_datasets",
@@ -60,17 +60,8 @@ __all__ = [
 DATA_DIR_ENV = "SPIKECAST_DATA_DIR"
 
 
-class DatasetNotFoundError(SpikecastError, FileNotFoundError):
-    """A dataset's file is not in the data directory and could not be downloaded.
-
-    The message names the file, the directory it was looked for in and where to get it
-    (the URL, or the card's manual-download note). When a download was tried and failed, the
-    :class:`~spikecast.data.download.DownloadError` is the ``__cause__``.
-    """
 
 
-class CardError(SpikecastError, ValueError):
-    """A dataset card is malformed; the message names the card file and the key."""
 
 
 # ------------------------------------------------------------------------------ cards
@@ -547,7 +538,7 @@ def _index(frame: pd.DataFrame, card: dict, path, first_line: int) -> pd.DataFra
     if card["rows"] is not None and len(frame) != card["rows"]:
         warnings.warn(f"{path}: {len(frame)} rows, but the card of {card['name']!r} says "
                       f"{card['rows']}; the file may be a different version",
-                      UserWarning, stacklevel=4)
+                      DataWarning, stacklevel=4)
     return frame
 
 

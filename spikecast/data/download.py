@@ -21,7 +21,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from spikecast._atomic import atomic_path
-from spikecast.exceptions import SpikecastError
+from spikecast.exceptions import ChecksumMismatchError, DataWarning, DownloadError
 
 __all__ = [
     "DownloadError",
@@ -38,31 +38,8 @@ DEFAULT_TIMEOUT = 60.0
 _CHUNK = 1 << 20  # 1 MiB
 
 
-class DownloadError(SpikecastError, OSError):
-    """A download failed (HTTP error, network error, truncated transfer).
-
-    The message names the URL. ``status`` is the HTTP status code when the server answered
-    with an error, else ``None``.
-    """
-
-    def __init__(self, message: str, *, url: str, status: int | None = None):
-        super().__init__(message)
-        self.url = url
-        self.status = status
 
 
-class ChecksumMismatchError(SpikecastError, ValueError):
-    """A file's SHA-256 differs from the one its dataset card (or the caller) expects.
-
-    Attributes ``path`` (the file checked, or the download's destination), ``expected``
-    and ``actual`` (hex digests).
-    """
-
-    def __init__(self, message: str, *, path: str | os.PathLike, expected: str, actual: str):
-        super().__init__(message)
-        self.path = Path(path)
-        self.expected = expected
-        self.actual = actual
 
 
 def sha256_file(path: str | os.PathLike, chunk_size: int = _CHUNK) -> str:
@@ -184,5 +161,5 @@ def download_dataset(name: str, data_dir: str | os.PathLike | None = None, *,
         warnings.warn(
             f"no SHA-256 is known for dataset {card['name']!r}; {path} was downloaded from "
             f"{card['url']} without verification (its sha256 is {sha256_file(path)})",
-            UserWarning, stacklevel=2)
+            DataWarning, stacklevel=2)
     return path

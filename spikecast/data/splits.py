@@ -1,4 +1,4 @@
-"""Chronological train / validation / test splits of PROTOCOLS.md (P1 and P2).
+"""Chronological train / validation / test splits of docs/protocols.md (P1 and P2).
 
 A split is a :class:`SplitBorders`: three row ranges by *position* (0-based, end
 exclusive) that work on any DataFrame, Series or array. Each part's range includes the
@@ -265,7 +265,7 @@ def _card_split(dataset: str | os.PathLike | None, protocol: str):
 
 def p1_borders(n_rows: int, lookback: int, dataset: str | os.PathLike | None = None, *,
                horizon: int = 1) -> SplitBorders:
-    """The P1 split (PROTOCOLS.md) of a series of ``n_rows`` rows.
+    """The P1 split (docs/protocols.md) of a series of ``n_rows`` rows.
 
     ``dataset`` (a name, alias or file path matched against the dataset cards) selects the
     card's P1 split: fixed borders for ETT (ETTh: 8640 / 11520 / 14400 rows = 12 / 4 / 4
@@ -287,7 +287,7 @@ def p1_borders(n_rows: int, lookback: int, dataset: str | os.PathLike | None = N
 
 def p2_borders(n_rows: int, lookback: int, dataset: str | os.PathLike | None = None, *,
                ratios: Sequence[float] | None = None, horizon: int = 1) -> SplitBorders:
-    """The P2 split (PROTOCOLS.md): chronological ratios with the lookback offset.
+    """The P2 split (docs/protocols.md): chronological ratios with the lookback offset.
 
     The ratios are ``ratios`` if given, else the card's P2 ratios of ``dataset`` (0.7 / 0.2
     / 0.1 for the traffic-speed sets METR-LA and PEMS-BAY), else 0.6 / 0.2 / 0.2. Row counts

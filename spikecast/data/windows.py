@@ -171,8 +171,8 @@ class WindowDataModule(pl.LightningDataModule):
         horizon: forecast length ``H``.
         target: the columns to forecast (default: all); the others are past covariates.
         split: ``"ratio"`` (``val_size`` / ``test_size`` rows at the end of every series),
-            ``"p1"`` (the deep-forecasting borders of PROTOCOLS.md) or ``"p2"`` (0.6 / 0.2
-            / 0.2 of PROTOCOLS.md).
+            ``"p1"`` (the deep-forecasting borders of docs/protocols.md) or ``"p2"`` (0.6 / 0.2
+            / 0.2 of docs/protocols.md).
         val_size: validation rows per series, a fraction or a count (``split="ratio"``).
         test_size: test rows per series, a fraction or a count (``split="ratio"``).
         batch_size: windows per batch.

@@ -111,7 +111,7 @@ class ForecastNetwork(nn.Module):
 
     def synapses(self) -> list[Synapse]:
         """Every synaptic layer of the network with what feeds it: the encoder's, then the
-        readout's (see :mod:`spikecast.efficiency`)."""
+        readout's (see :mod:`spikecast.models.efficiency`)."""
         found = self.encoder.synapses() + self.readout.synapses(self.encoder.output_sources(),
                                                                 self.encoder.output_repeats)
         return found + ([Synapse(self.skip)] if self.skip is not None else [])

@@ -3,7 +3,7 @@
 Every neuron is a :class:`BaseNeuron`: ``neuron(x)`` maps an input current ``[T, B, *features]``
 (time-major, features last) to an output of the same shape; ``neuron.step(x_t, state)`` runs
 one step. :func:`build` constructs a neuron by name. The dynamics follow
-``docs/NEURONS.md``.
+``docs/neurons.md``.
 """
 
 from __future__ import annotations

@@ -57,7 +57,8 @@ class BaseNeuron(nn.Module):
         num_spike_tensors: binary spike tensors produced per step (2 for two-compartment
             neurons whose compartments both fire).
         analog_output: the output is a real number (LIAF), not spikes: a synaptic layer fed
-            by it multiplies and accumulates like an ANN layer (see :mod:`spikecast.efficiency`).
+            by it multiplies and accumulates like an ANN layer
+            (see :mod:`spikecast.models.efficiency`).
         silent_output_zero: the output is exactly 0 wherever no compartment fires, so a
             synaptic layer fed by it works only at spike events (every spiking neuron; LIAF
             when its activation of a sub-threshold membrane is 0).

@@ -22,7 +22,7 @@ def _logit(p: float, name: str) -> float:
 class DALIF(BaseNeuron):
     r"""Dual adaptive leaky integrate-and-fire neuron.
 
-    Equations (NEURONS.md, "DA-LIF"):
+    Equations (docs/neurons.md, "DA-LIF"):
 
     - charge: ``V[t] = β·H[t-1] + α·I[t]``, ``α = sigmoid(a)`` (spatial / input decay),
       ``β = sigmoid(b)`` (temporal / memory decay), both learnable

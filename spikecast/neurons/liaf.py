@@ -33,7 +33,7 @@ _PIECEWISE_LINEAR = ("relu", "identity", "leaky_relu")
 class LIAF(BaseNeuron):
     r"""Leaky integrate and analog fire neuron: passes an analog value on; the spike only resets.
 
-    Equations (NEURONS.md, "LIAF"):
+    Equations (docs/neurons.md, "LIAF"):
 
     - integrate: ``U[t] = I[t] + V[t-1]``   (input not scaled by ``1/τ``)
     - normalise (optional): ``U[t] ← Norm(U[t])`` (BatchNorm or LayerNorm over the feature

@@ -15,7 +15,7 @@ __all__ = ["LIF"]
 class LIF(BaseNeuron):
     r"""Leaky integrate-and-fire neuron (decay_input form, as in SpikingJelly's ``LIFNode``).
 
-    Equations (``k = 1/τ``; NEURONS.md, "LIF"):
+    Equations (``k = 1/τ``; docs/neurons.md, "LIF"):
 
     - charge: ``h[t] = v[t-1] + (I[t] - (v[t-1] - v_reset)) / τ``
       (``decay_input=False``: ``h[t] = v[t-1] - (v[t-1] - v_reset) / τ + I[t]``)
@@ -36,7 +36,7 @@ class LIF(BaseNeuron):
         v_reset: reset (and resting) potential.
         reset: ``"hard"`` (to ``v_reset``) or ``"soft"`` (subtract ``θ``).
         detach_reset: detach the spike in the reset path.
-        decay_input: scale the input by ``1/τ`` (the form NEURONS.md specifies).
+        decay_input: scale the input by ``1/τ`` (the form docs/neurons.md specifies).
         surrogate, alpha: surrogate gradient (default atan, α = 2).
         num_features: size of the last input dimension (unused by LIF; accepted so that
             every neuron takes the same arguments).

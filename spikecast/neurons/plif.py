@@ -15,7 +15,7 @@ __all__ = ["PLIF"]
 class PLIF(LIF):
     r"""Parametric leaky integrate-and-fire neuron: LIF with a learnable ``τ``.
 
-    Equations (``k = 1/τ = sigmoid(w)``; NEURONS.md, "PLIF"):
+    Equations (``k = 1/τ = sigmoid(w)``; docs/neurons.md, "PLIF"):
 
     - charge: ``h[t] = v[t-1] + (I[t] - (v[t-1] - v_reset))·sigmoid(w)``
       (``decay_input=False``: ``h[t] = v[t-1] - (v[t-1] - v_reset)·sigmoid(w) + I[t]``)

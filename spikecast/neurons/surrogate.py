@@ -2,7 +2,7 @@
 
 Every spiking neuron fires with ``s = Θ(x)``, ``x = membrane - θ``, where ``Θ(x) = 1`` for
 ``x >= 0`` and ``0`` otherwise. The step has no useful derivative, so the backward pass uses a
-*surrogate* ``dΘ/dx`` (NEURONS.md, "Surrogate gradients"):
+*surrogate* ``dΘ/dx`` (docs/neurons.md, "Surrogate gradients"):
 
 =========  ====================================  =============
 name       backward ``dΘ/dx``                    default ``α``

@@ -13,7 +13,7 @@ __all__ = ["TCLIF"]
 class TCLIF(BaseNeuron):
     r"""Two-compartment leaky integrate-and-fire neuron (dendrite + soma; the soma fires).
 
-    Equations (NEURONS.md, "TC-LIF"):
+    Equations (docs/neurons.md, "TC-LIF"):
 
     - charge (dendrite): ``U_d[t] = U_d[t-1] - sigmoid(c1)·U_s[t-1] + I[t]``
     - charge (soma):     ``U_s[t] = U_s[t-1] + sigmoid(c2)·U_d[t]`` (new ``U_d[t]``)

@@ -16,7 +16,7 @@ OUTPUTS = ("weighted", "kappa")
 class TSLIF(BaseNeuron):
     r"""Temporal-segment leaky integrate-and-fire neuron (two compartments, both firing).
 
-    Equations (NEURONS.md, "TS-LIF"; the official code's form):
+    Equations (docs/neurons.md, "TS-LIF"; the official code's form):
 
     - charge (dendrite): ``U_d[t] = a_d·U_d[t-1] + b_d·I[t] - c_sd·U_s[t-1]``
     - charge (soma):     ``U_s[t] = a_s·U_s[t-1] + b_s·I[t] - c_ds·U_d[t]`` (new ``U_d[t]``,

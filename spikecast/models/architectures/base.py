@@ -19,7 +19,7 @@ unless :meth:`Encoder.check_neuron` says why not.
 The cost hook: :meth:`Encoder.synapses` lists every synaptic layer (Linear, Conv1d,
 :class:`SpikeMatMul`, GRU, LSTM) with the units whose outputs feed it, and
 :meth:`Encoder.output_sources` the units whose outputs leave the encoder. From these
-:mod:`spikecast.efficiency` counts accumulates for spike-fed layers and multiply-accumulates
+:mod:`spikecast.models.efficiency` counts accumulates for spike-fed layers and multiply-accumulates
 for analog-fed ones; a synaptic layer that ``synapses`` does not list is an error there, so
 a new architecture can never be costed as an ANN by omission.
 """

@@ -30,7 +30,7 @@ Differences from SeqSNN's code (``SeqSNN/network/snn/ispikformer.py``,
   (Conv2d(1 -> T, kernel (1, 3)) over time, BatchNorm, LIF with the ``T`` channels as its
   steps) that the embedding Linear then reads at each step. Here the embedding reads the
   analog window once and its current is presented at every one of the ``T`` steps (the
-  ``repeat`` encoding of ARCHITECTURES.md): the embedding unit is the spike encoding, one LIF
+  ``repeat`` encoding of docs/architectures.md): the embedding unit is the spike encoding, one LIF
   fewer. The BatchNorm is applied before the repeat; its batch statistics are the same as
   over the ``T`` copies.
 - Neurons: every LIF is a calibrated unit of any neuron (spiking or analog twin). SeqSNN's

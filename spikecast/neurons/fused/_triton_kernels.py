@@ -2,7 +2,7 @@
 
 Each program owns a block of ``BLOCK`` neurons, keeps their membrane in registers and walks
 the time axis: forward reads ``x`` and writes ``s`` and ``h`` once per step, backward reads
-``grad_s`` and ``h`` and writes ``grad_x``, which is the minimum traffic (NEURONS.md, "What a
+``grad_s`` and ``h`` and writes ``grad_x``, which is the minimum traffic (docs/neurons.md, "What a
 fast implementation keeps"). Compile-time flags (``tl.constexpr``) select the reset, the
 detach, the surrogate and which coefficient gradients to accumulate, so every variant is a
 branch-free kernel. Constants are read from a small tensor in the data's dtype, and FMA

@@ -1,13 +1,14 @@
-"""``spikecast datasets``: the dataset cards as a table, and downloads by name."""
+"""``spikecast datasets list | download NAME``: the dataset cards as a table, and downloads."""
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["datasets_table", "download"]
+__all__ = ["datasets_table", "download", "add_parser", "run"]
 
 
 def datasets_table(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
@@ -54,3 +55,36 @@ def download(name: str, data_dir: str | os.PathLike | None = None) -> tuple[Path
                       "download (spikecast.data.load_dataset loads it)")
     path = download_dataset(card["name"], data_dir)
     return path, f"dataset {card['name']!r} is in {path}"
+
+
+def add_parser(subparsers) -> None:
+    """Register the ``datasets`` command and its ``list`` / ``download`` actions."""
+    datasets = subparsers.add_parser("datasets", help="list or download benchmark datasets")
+    dsub = datasets.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = dsub.add_parser("list", help="names, frequency, size, source, availability")
+    listing.add_argument("--data-dir", help="data directory (default: $SPIKECAST_DATA_DIR, "
+                         "else the user cache)")
+    fetch = dsub.add_parser("download", help="download a dataset into the data directory")
+    fetch.add_argument("name", help="a name from `spikecast datasets list`")
+    fetch.add_argument("--data-dir", help="data directory (default: $SPIKECAST_DATA_DIR, "
+                       "else the user cache)")
+
+
+def run(args) -> int:
+    """List the cards, or download one dataset (a failed download exits with status 1)."""
+    from spikecast.cli import EXIT_FAILURE
+    from spikecast.exceptions import ConfigError, SpikecastError
+
+    if args.action == "list":
+        print(datasets_table(args.data_dir).to_string(index=False))
+        return 0
+    try:
+        _, message = download(args.name, args.data_dir)
+    except SpikecastError as err:
+        # the name is fine but the file could not be fetched (no URL, network, checksum)
+        print(f"spikecast: error: {err}", file=sys.stderr)
+        return EXIT_FAILURE
+    except ValueError as err:  # an unknown name; the message lists the valid ones
+        raise ConfigError(str(err)) from err
+    print(message)
+    return 0

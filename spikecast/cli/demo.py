@@ -5,19 +5,17 @@ backtests TS-LIF, LIAF, DA-LIF, GRU and LSTM (small networks, a few epochs) and 
 classical baselines on the same cutoffs, prints a table ranked by MASE with fit and predict
 times, parameter counts and the estimated energy per forecast of the neural models, and
 writes the table (CSV, markdown) and plots into an output directory. It is an ordinary
-backtest configuration (see :mod:`spikecast.backtest_config`) run by
-:func:`spikecast.runner.run_spec`, the engine of ``spikecast backtest``.
+backtest configuration (see :mod:`spikecast.experiment.config`) run by
+:func:`spikecast.experiment.runner.run_spec`, the engine of ``spikecast backtest``.
 """
 
 from __future__ import annotations
 
 import sys
 
-from spikecast.backtest_config import spec_from_dict
-from spikecast.reporting import format_table
-from spikecast.runner import BacktestRun, run_spec
+from spikecast.experiment.config import spec_from_dict
 
-__all__ = ["DEMO_ENCODERS", "demo_config", "run_demo"]
+__all__ = ["DEMO_ENCODERS", "demo_config", "run_demo", "add_parser", "run"]
 
 #: The demo's neural models by label: spiking architectures with the paper neurons, and the
 #: recurrent ANNs with the same readout.
@@ -70,7 +68,7 @@ def demo_config(quick: bool = False, seed: int = 0) -> dict:
 
 
 def run_demo(output_dir="demo_output", *, quick: bool = False, seed: int = 0,
-             progress: bool | None = None, out=None) -> BacktestRun:
+             progress: bool | None = None, out=None):
     """Run the demo backtest, print the ranked table and write the results.
 
     Args:
@@ -82,8 +80,11 @@ def run_demo(output_dir="demo_output", *, quick: bool = False, seed: int = 0,
         out: text stream for the report (default ``sys.stdout``).
 
     Returns:
-        The :class:`~spikecast.runner.BacktestRun`.
+        The :class:`~spikecast.experiment.runner.BacktestRun`.
     """
+    from spikecast.experiment.report import format_table
+    from spikecast.experiment.runner import run_spec
+
     out = out or sys.stdout
     spec = spec_from_dict(demo_config(quick, seed), source="spikecast demo")
     names = ", ".join(spec.models)
@@ -104,3 +105,24 @@ def run_demo(output_dir="demo_output", *, quick: bool = False, seed: int = 0,
     print(f"\nwrote {', '.join(str(p) for p in run.paths.values())}", file=out)
     print(f"done in {run.elapsed_s:.0f} s", file=out, flush=True)
     return run
+
+
+def add_parser(subparsers) -> None:
+    """Register the ``demo`` command and its options."""
+    demo = subparsers.add_parser(
+        "demo", help="backtest spiking, recurrent and classical models on an embedded "
+        "dataset (weekly CO2) and rank them",
+        description="Backtest TS-LIF, LIAF, DA-LIF, GRU, LSTM and classical baselines on "
+        "weekly CO2 (ships with statsmodels), print a ranked table and write it (CSV, "
+        "markdown) with plots.")
+    demo.add_argument("--output-dir", default="demo_output", metavar="DIR",
+                      help="where the results go (default: %(default)s)")
+    demo.add_argument("--quick", action="store_true",
+                      help="a much smaller run (seconds; for tests)")
+    demo.add_argument("--seed", type=int, default=0, help="seed of every model (default: 0)")
+
+
+def run(args) -> int:
+    """Run :func:`run_demo` with the command line's options."""
+    run_demo(args.output_dir, quick=args.quick, seed=args.seed)
+    return 0

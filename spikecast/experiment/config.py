@@ -23,7 +23,7 @@ A configuration names a dataset, the backtest settings and the models::
     seed: 0                # random_state of models that have one and do not set it
     output_dir: outputs/backtest/co2
 
-Every mistake is a :class:`~spikecast.registry.ConfigError` naming the file and the key.
+Every mistake is a :class:`~spikecast.experiment.registry.ConfigError` naming the file and the key.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import yaml
 
-from spikecast.registry import MODELS, ConfigError, build_model, model_params
+from spikecast.experiment.registry import MODELS, ConfigError, build_model, model_params
 
 __all__ = ["BacktestSpec", "load_spec", "spec_from_dict", "read_yaml", "DEFAULT_METRICS"]
 

@@ -4,7 +4,7 @@ One namespace (``lightning.pytorch``): ``ForecastModule`` as the model and
 ``WindowDataModule`` as the data, configured from YAML (``--config``) and the command line.
 The data module's shape (channels, targets, window) is linked into the model, so a config
 names the dataset and window once. A config that names an unknown dataset, encoder,
-optimizer, ... fails with a :class:`~spikecast.registry.ConfigError` (which ``spikecast``
+optimizer, ... fails with a :class:`~spikecast.experiment.registry.ConfigError` (which ``spikecast``
 prints as one line) before any training starts.
 """
 
@@ -13,11 +13,10 @@ from __future__ import annotations
 from lightning.pytorch.cli import LightningCLI
 
 from spikecast.data.windows import WindowDataModule
-from spikecast.exceptions import SpikecastError
+from spikecast.exceptions import ConfigError, SpikecastError
 from spikecast.models.module import ForecastModule
-from spikecast.registry import ConfigError
 
-__all__ = ["ForecastCLI", "run_lightning_cli"]
+__all__ = ["ForecastCLI", "run_lightning_cli", "run_command"]
 
 
 class ForecastCLI(LightningCLI):
@@ -55,3 +54,23 @@ def run_lightning_cli(args: list[str] | None = None) -> ForecastCLI:
         save_config_kwargs={"overwrite": True},
         seed_everything_default=0,
     )
+
+
+def _check_config_files(argv: list[str]) -> None:
+    """Fail with one line on a missing or invalid ``--config`` file (jsonargparse would
+    print its whole usage first)."""
+    from spikecast.experiment.config import read_yaml
+
+    for i, arg in enumerate(argv):
+        if arg in ("--config", "-c") and i + 1 < len(argv):
+            read_yaml(argv[i + 1])
+        elif arg.startswith("--config="):
+            read_yaml(arg.split("=", 1)[1])
+
+
+def run_command(args: list[str] | None, argv: list[str]) -> int:
+    """``spikecast fit | validate | test | predict``: check the config files in ``argv``,
+    then run the Lightning CLI on ``args`` (``None``: it reads ``sys.argv``)."""
+    _check_config_files(argv)
+    run_lightning_cli(args)
+    return 0

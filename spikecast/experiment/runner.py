@@ -1,4 +1,4 @@
-"""Run a :class:`~spikecast.backtest_config.BacktestSpec`: compare its models on the same
+"""Run a :class:`~spikecast.experiment.config.BacktestSpec`: compare its models on the same
 cutoffs, measure what the neural ones cost, rank them and write the results.
 
 The cost of a neural model (parameters, estimated energy per forecast) is measured on the
@@ -20,8 +20,8 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from spikecast.backtest import BacktestWarning, compare
-from spikecast.backtest_config import BacktestSpec
-from spikecast.reporting import ranked_table, write_outputs
+from spikecast.experiment.config import BacktestSpec
+from spikecast.experiment.report import ranked_table, write_outputs
 
 __all__ = ["BacktestRun", "CostProbe", "run_spec"]
 
@@ -56,7 +56,7 @@ class CostProbe(Callback):
     def report(self) -> dict | None:
         """``params``, ``energy_nj`` per forecast and ``energy_ratio`` (vs the same network
         as an ANN) on up to ``max_windows`` training windows; ``None`` before any fit."""
-        from spikecast.efficiency import measure_costs
+        from spikecast.models.efficiency import measure_costs
 
         if self.fitted is None:
             return None
@@ -99,7 +99,7 @@ class BacktestRun:
     """What :func:`run_spec` returns.
 
     Attributes:
-        table: the ranked table (see :func:`spikecast.reporting.ranked_table`).
+        table: the ranked table (see :func:`spikecast.experiment.report.ranked_table`).
         predictions: every forecast against its actual value (a ``model`` column first).
         data: the data the models were backtested on.
         paths: ``{kind: path}`` of the files written (empty without an output directory).
@@ -118,7 +118,7 @@ def run_spec(spec: BacktestSpec, output_dir=None, *, progress: bool = False,
     """Backtest the spec's models on its dataset and write the results.
 
     Args:
-        spec: a checked configuration (:func:`~spikecast.backtest_config.load_spec`).
+        spec: a checked configuration (:func:`~spikecast.experiment.config.load_spec`).
         output_dir: where to write (default: the spec's ``output_dir``; ``None`` there too
             writes nothing).
         progress: show a progress bar per model.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-from spikecast.exceptions import SpikecastError
+from spikecast.exceptions import ConfigError
 
 __all__ = ["MODELS", "ConfigError", "model_class", "model_params", "build_model"]
 
@@ -27,9 +27,6 @@ MODELS: dict[str, str] = {
 }
 
 
-class ConfigError(SpikecastError, ValueError):
-    """A configuration (YAML file or command-line settings) cannot be used as given; the
-    message names the offending key or value and what is valid."""
 
 
 def model_class(name: str) -> type:

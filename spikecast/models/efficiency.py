@@ -1,6 +1,6 @@
 """What a forecasting network costs: parameters, firing rates, operations, energy, latency.
 
-The energy convention is SeqSNN's and TS-LIF's (PROTOCOLS.md, P2): a layer fed by binary
+The energy convention is SeqSNN's and TS-LIF's (docs/protocols.md, P2): a layer fed by binary
 spikes performs synaptic operations ``SOPs = firing rate x MACs`` of that layer, each an
 accumulate (0.9 pJ at 45 nm); a layer fed by analog values performs multiply-accumulates
 (4.6 pJ). The ANN reference is the same architecture with every layer a MAC layer, so an
