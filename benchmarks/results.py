@@ -1,10 +1,11 @@
 """Accuracy and cost on the benchmark protocols (docs/protocols.md): the rows of docs/results.md.
 
-Every neural row is a Lightning CLI run of a config in ``configs/p1`` or ``configs/p2``,
-with the overrides the row lists, followed by a scoring pass over every test window
-(stride 1, no window dropped). Baseline rows are scored on exactly the same windows of the
-same scaled data. Rows accumulate in a CSV (rewritten atomically after every row), so a run
-can be split over several invocations; ``report`` turns the CSV into markdown tables.
+Every neural row is a Lightning CLI run of a model config in ``configs/p1`` or ``configs/p2``
+composed with its protocol's ``base.yaml``, with the overrides the row lists, followed by a
+scoring pass over every test window (stride 1, no window dropped). Baseline rows are scored
+on exactly the same windows of the same scaled data. Rows accumulate in a CSV (rewritten
+atomically after every row), so a run can be split over several invocations; ``report``
+turns the CSV into markdown tables.
 
     python benchmarks/results.py p1 --models ts_lif gru naive linear --horizons 96
     python benchmarks/results.py p2 --models ts_lif gru --horizons 24 --seeds 0 1 2
@@ -12,9 +13,10 @@ can be split over several invocations; ``report`` turns the CSV into markdown ta
 
 A neural P1 row is reproduced by hand with (from the row's run directory)::
 
-    spikecast fit  --config configs/p1/etth1_ts_lif.yaml --data.horizon 96 ...
-    spikecast test --config configs/p1/etth1_ts_lif.yaml --data.horizon 96 ... \\
-        --ckpt_path <run dir>/checkpoints/best.ckpt
+    spikecast fit  --config configs/p1/base.yaml --config configs/p1/etth1_ts_lif.yaml \\
+        --data.horizon 96 ...
+    spikecast test --config configs/p1/base.yaml --config configs/p1/etth1_ts_lif.yaml \\
+        --data.horizon 96 ... --ckpt_path <run dir>/checkpoints/best.ckpt
 
 which logs ``test_mse`` and ``test_mae`` (means over test batches weighted by batch size,
 equal to the per-window means this script reports).
@@ -56,8 +58,9 @@ ETS_SPEC = {"trend": "add", "damped_trend": True, "seasonal": "add", "seasonal_p
 
 
 def neural_models(protocol: str | None = None) -> list[str]:
-    """The neural models: one config ``configs/<protocol>/etth1_<model>.yaml`` each, the
-    per-neuron stacks first (spikecast 0.1's networks), then the architectures."""
+    """The neural models: one config ``configs/<protocol>/etth1_<model>.yaml`` each (run
+    composed with ``configs/<protocol>/base.yaml``, :func:`config_files`), the per-neuron
+    stacks first (spikecast 0.1's networks), then the architectures."""
     protocols = [protocol] if protocol else list(PROTOCOL)
     names = {p.stem.removeprefix("etth1_") for proto in protocols
              for p in (REPO / "configs" / proto).glob("etth1_*.yaml")}
@@ -93,11 +96,15 @@ def score(protocol: str, y: np.ndarray, y_pred: np.ndarray) -> dict:
 
 
 # --------------------------------------------------------------------------- neural rows
-def _config(protocol: str, model: str) -> Path:
-    path = REPO / "configs" / protocol / f"etth1_{model}.yaml"
-    if not path.exists():
-        raise FileNotFoundError(f"no config {path} for model {model!r}")
-    return path
+def config_files(protocol: str, model: str) -> list[Path]:
+    """The ``--config`` files of a model, in order: the protocol's ``base.yaml`` (data,
+    split, trainer, budget), then the model's own file (what differs)."""
+    paths = [REPO / "configs" / protocol / "base.yaml",
+             REPO / "configs" / protocol / f"etth1_{model}.yaml"]
+    for path in paths:
+        if not path.exists():
+            raise FileNotFoundError(f"no config {path} for model {model!r}")
+    return paths
 
 
 def neural_row(protocol: str, model: str, horizon: int, seed: int, overrides: list[str],
@@ -105,12 +112,12 @@ def neural_row(protocol: str, model: str, horizon: int, seed: int, overrides: li
     """Train one config through the Lightning CLI, restore its best checkpoint, score it."""
     from spikecast.cli.lightning import run_lightning_cli
 
-    config = _config(protocol, model)
+    configs = [arg for path in config_files(protocol, model) for arg in ("--config", str(path))]
     # one directory per override variant, so variants run side by side never share one
     variant = hashlib.sha1(" ".join(overrides).encode()).hexdigest()[:8]
     run_dir = run_root / protocol / f"{model}_H{horizon}_seed{seed}_{variant}"
     run_dir.mkdir(parents=True, exist_ok=True)
-    args = ["--config", str(config), "--data.horizon", str(horizon),
+    args = [*configs, "--data.horizon", str(horizon),
             "--seed_everything", str(seed),
             "--trainer.default_root_dir", str(run_dir), *overrides]
     start = time.perf_counter()
@@ -165,7 +172,7 @@ def baseline_row(protocol: str, name: str, horizon: int) -> dict:
         model = LinearForecaster(horizon=horizon, lookback=lookback).fit(_train_frame(dm))
         params = (lookback + 1) * horizon
         n, L, C = x.shape
-        flat = model._forecast_windows(x.transpose(0, 2, 1).reshape(n * C, L))
+        flat = model.forecast_windows(x.transpose(0, 2, 1).reshape(n * C, L))
         preds = flat.reshape(n, C, horizon).transpose(0, 2, 1)
     elif name == "ets":
         all_x, all_forecasts, params, seconds = _ets_all_horizons(protocol)

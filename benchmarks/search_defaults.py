@@ -3,8 +3,9 @@
 ETTh1 under protocol P1 at H = 96, on a reduced budget that is the same for every model
 (every 4th training window, at most 10 epochs with early stopping, hidden 128, one thread),
 so that many configurations fit on a CPU. Each configuration is one Lightning CLI run of a
-``configs/p1`` config with overrides (``benchmarks/results.py``); its validation loss picks
-the winner, its test MSE is recorded next to it but never used to choose.
+``configs/p1`` model config, composed with ``configs/p1/base.yaml``, with overrides
+(``benchmarks/results.config_files``); its validation loss picks the winner, its test MSE
+is recorded next to it but never used to choose.
 
     python benchmarks/search_defaults.py run --stage architectures --shard 0 --shards 2
     python benchmarks/search_defaults.py report        # writes docs/defaults.md

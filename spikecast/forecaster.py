@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import inspect
 import json
 import logging
-import math
 import os
 import tempfile
 import time
@@ -21,17 +21,30 @@ from sklearn.utils.validation import check_is_fitted
 
 from spikecast import __version__
 from spikecast._atomic import atomic_path
-from spikecast.base import BaseForecaster
-from spikecast.data.frames import Panel
-from spikecast.data.windows import StandardScaler, WindowDataModule
-from spikecast.exceptions import DataValidationError, ModelFileError
-from spikecast.models import ForecastModule, architectures
+from spikecast.base import BaseForecaster, ForecasterTags
+from spikecast.data.frames import MISSING_POLICIES, Panel
+from spikecast.data.scaling import StandardScaler
+from spikecast.data.windows import (
+    WindowDataModule,
+    held_out_rows,
+    last_windows,
+    min_training_rows,
+    spread_windows,
+    unscale_forecasts,
+)
+from spikecast.exceptions import DataValidationError, InvalidParameterError, ModelFileError
+from spikecast.models import READOUTS, ForecastModule, architectures, build_loss
+from spikecast.models.encodings import ENCODINGS
+from spikecast.models.losses import LOSSES
 from spikecast.models.module import (
     DEFAULT_ENCODER,
     DEFAULT_LINEAR_SKIP,
     DEFAULT_READOUT,
     DEFAULT_READOUT_SIZE,
+    OPTIMIZERS,
+    SCHEDULERS,
 )
+from spikecast.validation import Check, Integral, Interval, Options, Real, Registered
 
 __all__ = ["NeuralForecaster"]
 
@@ -134,8 +147,6 @@ class NeuralForecaster(BaseForecaster):
         fit_time_s_: training wall time in seconds.
     """
 
-    _uses_covariates = True
-
     def __init__(self, encoder=DEFAULT_ENCODER, neuron: str | None = None, lookback: int = 96,
                  horizon: int = 24, hidden_size: int = 128, num_layers: int = 1,
                  channel_independent: bool = True, encoding: str | None = None,
@@ -189,82 +200,84 @@ class NeuralForecaster(BaseForecaster):
         self.verbose = verbose
 
     # ------------------------------------------------------------------ validation
-    def _check_params(self) -> None:
-        try:
-            cls = architectures.resolve(self.encoder)
-            cls.check_neuron(self._neuron_name(cls))
-        except ValueError as err:
-            raise DataValidationError(str(err)) from err
-        lookback = self.lookback
-        if isinstance(lookback, bool) or not isinstance(lookback, (int, np.integer)) \
-                or lookback < 1:
-            raise DataValidationError(
-                f"lookback must be a positive integer (input window length), got {lookback!r}"
-            )
-        self._check_horizon()
-        for name in ("hidden_size", "num_layers", "max_epochs", "batch_size", "spike_steps",
-                     "stride", "readout_size"):
-            value = getattr(self, name)
-            if value is None and name in ("spike_steps", "readout_size"):
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise DataValidationError(f"{name} must be a positive integer, got {value!r}")
-        lr = self.lr
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
-            raise DataValidationError(f"lr must be a finite number > 0, got {lr!r}")
-        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) \
-                or not 0 <= self.dropout < 1:
-            raise DataValidationError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
-        for name in ("encoder_params", "neuron_params"):
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, dict):
-                raise DataValidationError(f"{name} must be a dict of keyword arguments, got "
-                                          f"{value!r}")
-        self._check_neuron_params(cls)
+    _parameter_constraints = {
+        "encoder": [Check(architectures.resolve,
+                          "a registered architecture name, an Encoder subclass or its import "
+                          "path")],
+        "neuron": [str, None],  # which neurons suit the architecture: _validate_params_extra
+        "lookback": [Interval(Integral, 1, None, closed="left")],
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "channel_independent": ["boolean"],
+        "encoding": [Registered("encoding", ENCODINGS), None],
+        "spike_steps": [Interval(Integral, 1, None, closed="left"), None],
+        "readout": [Registered("readout", READOUTS)],
+        "readout_size": [Interval(Integral, 1, None, closed="left"), None],
+        "linear_skip": ["boolean"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "neuron_params": [dict, None],
+        "encoder_params": [dict, None],
+        "instance_norm": ["boolean"],
+        "affine": ["boolean"],
+        "target": [None, str, Integral, list, tuple],
+        "loss": [Registered("loss", LOSSES)],
+        "quantiles": [list, tuple, None],  # their levels: _validate_params_extra
+        "optimizer": [Registered("optimizer", OPTIMIZERS)],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "scheduler": [Registered("scheduler", SCHEDULERS)],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        # held_out_rows raises naming a fraction outside [0, 1) or a negative count
+        "val_size": [Check(lambda v: isinstance(v, Real) and held_out_rows(v, 1) >= 0,
+                           "a fraction in [0, 1) or a row count")],
+        "early_stopping_patience": [Interval(Integral, 0, None, closed="left"), None],
+        "stride": [Interval(Integral, 1, None, closed="left")],
+        "random_state": [Interval(Integral, 0, 2**32 - 1), None],
+        "accelerator": [str, pl.accelerators.Accelerator],
+        "devices": [str, Integral, list, tuple],
+        "trainer_kwargs": [dict, None],
+        "missing": [Options(*MISSING_POLICIES)],
+        "checkpoint_dir": [str, os.PathLike, None],
+        "verbose": ["boolean"],
+    }
 
-    def _neuron_name(self, cls: type) -> str | None:
-        """The neuron the architecture ``cls`` will be built with."""
-        return cls.default_neuron if self.neuron is None else self.neuron
-
-    def _check_neuron_params(self, cls: type) -> None:
-        """``neuron_params`` must be keyword arguments the chosen neuron accepts."""
-        params = self.neuron_params
-        if not params:
-            return
+    def _validate_params_extra(self) -> None:
+        """The neuron must suit the architecture, ``neuron_params`` must be keyword arguments
+        of that neuron, and ``loss="quantile"`` needs ``quantiles`` in (0, 1)."""
         from spikecast import neurons
 
-        neuron = self._neuron_name(cls)
+        cls = architectures.resolve(self.encoder)
+        neuron = cls.default_neuron if self.neuron is None else self.neuron
+        try:
+            cls.check_neuron(neuron)
+            if self.loss == "quantile":
+                build_loss(self.loss, self.quantiles)
+        except ValueError as err:  # the message lists the valid neurons / levels
+            raise InvalidParameterError(str(err)) from err
+        if not self.neuron_params:
+            return
         if neuron not in neurons.NEURONS:
-            raise DataValidationError(
+            raise InvalidParameterError(
                 f"neuron_params apply to spiking neurons {neurons.available()}, not to "
                 f"encoder={architectures.encoder_name(self.encoder)!r} with neuron={neuron!r}"
             )
         accepted = inspect.signature(neurons.NEURONS[neuron].__init__).parameters
         valid = [k for k in accepted if k not in ("self", "num_features")]
-        unknown = [k for k in params if k not in valid]
+        unknown = [k for k in self.neuron_params if k not in valid]
         if unknown:
-            raise DataValidationError(
+            raise InvalidParameterError(
                 f"unknown neuron_params {unknown} for neuron {neuron!r}; valid: {valid}"
             )
 
-    def _val_rows_needed(self, n: int) -> int:
-        """Validation rows held out of an ``n``-row series (as WindowDataModule counts)."""
-        v = self.val_size
-        return int(round(n * v)) if isinstance(v, float) else int(v)
-
     def _min_train_length(self) -> int:
-        """lookback + horizon training rows, plus the validation rows held out after them."""
+        """lookback + horizon training rows, plus the validation rows held out after them
+        (as :class:`~spikecast.data.windows.WindowDataModule` counts them)."""
         need = int(self.lookback) + int(self.horizon)
-        if isinstance(self.val_size, bool) or not isinstance(self.val_size, (int, float)):
-            return need  # WindowDataModule names the bad val_size
-        if isinstance(self.val_size, int):
-            return need + max(int(self.val_size), 0)
-        if not 0 <= self.val_size < 1:
+        try:
+            return min_training_rows(self.lookback, self.horizon, self.val_size)
+        except DataValidationError:  # a bad val_size: the data module names it in fit
             return need
-        n = need  # smallest n with n - round(f * n) >= need
-        while n - self._val_rows_needed(n) < need:
-            n += 1
-        return n
 
     def _length_hint(self, stage: str) -> str:
         if stage != "fit" or not self.val_size:
@@ -290,12 +303,7 @@ class NeuralForecaster(BaseForecaster):
         Returns:
             self
         """
-        self._check_params()
-        self._ckpt_path = ckpt_path
-        try:
-            return super().fit(y, X)
-        finally:
-            del self._ckpt_path
+        return super().fit(y, X, ckpt_path=ckpt_path)
 
     def _data_module(self, panel: Panel) -> WindowDataModule:
         return WindowDataModule(
@@ -311,119 +319,129 @@ class NeuralForecaster(BaseForecaster):
             return ForecastModule(input_size=n_columns,
                                   target_positions=self.target_positions_, **kwargs)
         except ValueError as err:  # a value the architecture, readout or neuron rejects
-            raise DataValidationError(str(err)) from err
+            raise InvalidParameterError(str(err)) from err
 
-    def _fit(self, panel: Panel) -> None:
+    def _fit(self, panel: Panel, ckpt_path: str | None = None) -> None:
+        """Seed, build the data and the network, train with a Lightning ``Trainer`` and
+        keep the best weights."""
         if self.random_state is not None:
             pl.seed_everything(int(self.random_state), workers=True, verbose=False)
         datamodule = self._data_module(panel)
         datamodule.setup()
         has_val = datamodule.num_windows("val") > 0
         module = self._build_module(panel.n_columns)
-
-        ckpt_path = self._ckpt_path
         with contextlib.ExitStack() as stack:
-            if self.checkpoint_dir is None:
-                if ckpt_path == "last":
-                    raise DataValidationError(
-                        "ckpt_path='last' needs checkpoint_dir= (where the interrupted run "
-                        "saved its checkpoints)"
-                    )
-                ckpt_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="spikecast-"))
-            else:
-                ckpt_dir = str(self.checkpoint_dir)
-                if ckpt_path == "last":
-                    ckpt_path = os.path.join(ckpt_dir, "last.ckpt")
-                    if not os.path.exists(ckpt_path):
-                        raise DataValidationError(
-                            f"no checkpoint to resume from: {ckpt_path} does not exist"
-                        )
-            # "last" is rewritten every epoch so that an interrupted run can resume from its
-            # latest state; with validation, "best" keeps the weights to restore. (Two
-            # unmonitored ModelCheckpoints would share one state key, so without validation
-            # there is only "last".)
-            last = ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None,
-                                   save_top_k=1, enable_version_counter=False)
-            checkpoint = ModelCheckpoint(
-                dirpath=ckpt_dir, filename="best", monitor="val_loss", mode="min",
-                save_top_k=1, enable_version_counter=False,
-            ) if has_val else None
-            callbacks = [last] if checkpoint is None else [checkpoint, last]
-            if has_val and self.early_stopping_patience is not None:
-                callbacks.append(EarlyStopping(monitor="val_loss", mode="min",
-                                               patience=int(self.early_stopping_patience)))
-            kwargs = dict(self.trainer_kwargs or {})
-            callbacks += list(kwargs.pop("callbacks", []))
-            kwargs.setdefault("logger", False)
-            kwargs.setdefault("enable_progress_bar", bool(self.verbose))
-            kwargs.setdefault("enable_model_summary", bool(self.verbose))
-            kwargs.setdefault("deterministic", "warn")
-            kwargs.setdefault("num_sanity_val_steps", 0)
-            if not has_val:
-                kwargs.setdefault("limit_val_batches", 0)
+            ckpt_dir, ckpt_path = self._checkpoint_dir(stack, ckpt_path)
+            best = self._best_checkpoint(ckpt_dir) if has_val else None
+            trainer = self._trainer(ckpt_dir, best, has_val)
             start = time.perf_counter()
             with _quiet_lightning(bool(self.verbose)):
-                trainer = pl.Trainer(max_epochs=int(self.max_epochs),
-                                     accelerator=self.accelerator, devices=self.devices,
-                                     callbacks=callbacks, default_root_dir=ckpt_dir, **kwargs)
                 trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
             self.fit_time_s_ = time.perf_counter() - start
-            # under DDP every rank uses rank 0's checkpoint directory (ModelCheckpoint
-            # broadcasts it), so all ranks restore the same best weights
-            if checkpoint is not None:
-                best = trainer.strategy.broadcast(checkpoint.best_model_path)
-                if best and os.path.exists(best):
-                    state = torch.load(best, map_location="cpu", weights_only=True)
-                    module.load_state_dict(state["state_dict"])
-            trainer.strategy.barrier()  # rank 0 must not delete its directory before others read
-            self.best_val_loss_ = (float(checkpoint.best_model_score)
-                                   if checkpoint is not None
-                                   and checkpoint.best_model_score is not None else None)
+            _restore_best(trainer, module, best)
+            self.best_val_loss_ = (float(best.best_model_score)
+                                   if best is not None and best.best_model_score is not None
+                                   else None)
             self.n_epochs_ = int(trainer.current_epoch)
         self.module_ = module.cpu().eval()
         self.scaler_ = datamodule.scaler
 
+    def _checkpoint_dir(self, stack: contextlib.ExitStack, ckpt_path: str | None
+                        ) -> tuple[str, str | None]:
+        """Where checkpoints go (``checkpoint_dir`` or a temporary directory that ``stack``
+        removes) and the checkpoint to resume from (``"last"`` resolved in it)."""
+        if self.checkpoint_dir is None:
+            if ckpt_path == "last":
+                raise DataValidationError(
+                    "ckpt_path='last' needs checkpoint_dir= (where the interrupted run saved "
+                    "its checkpoints)"
+                )
+            return stack.enter_context(tempfile.TemporaryDirectory(prefix="spikecast-")), \
+                ckpt_path
+        ckpt_dir = str(self.checkpoint_dir)
+        if ckpt_path == "last":
+            ckpt_path = os.path.join(ckpt_dir, "last.ckpt")
+            if not os.path.exists(ckpt_path):
+                raise DataValidationError(
+                    f"no checkpoint to resume from: {ckpt_path} does not exist"
+                )
+        return ckpt_dir, ckpt_path
+
+    @staticmethod
+    def _best_checkpoint(ckpt_dir: str) -> ModelCheckpoint:
+        """The checkpoint of the best validation loss, whose weights ``fit`` restores."""
+        return ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val_loss",
+                               mode="min", save_top_k=1, enable_version_counter=False)
+
+    def _trainer(self, ckpt_dir: str, best: ModelCheckpoint | None,
+                 has_val: bool) -> pl.Trainer:
+        """The Lightning ``Trainer``: checkpoints, early stopping and ``trainer_kwargs``."""
+        # "last" is rewritten every epoch so that an interrupted run can resume from its
+        # latest state; with validation, "best" keeps the weights to restore. (Two
+        # unmonitored ModelCheckpoints would share one state key, so without validation
+        # there is only "last".)
+        last = ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None,
+                               save_top_k=1, enable_version_counter=False)
+        callbacks: list = [last] if best is None else [best, last]
+        if has_val and self.early_stopping_patience is not None:
+            callbacks.append(EarlyStopping(monitor="val_loss", mode="min",
+                                           patience=int(self.early_stopping_patience)))
+        kwargs = dict(self.trainer_kwargs or {})
+        callbacks += list(kwargs.pop("callbacks", []))
+        kwargs.setdefault("logger", False)
+        kwargs.setdefault("enable_progress_bar", bool(self.verbose))
+        kwargs.setdefault("enable_model_summary", bool(self.verbose))
+        kwargs.setdefault("deterministic", "warn")
+        kwargs.setdefault("num_sanity_val_steps", 0)
+        if not has_val:
+            kwargs.setdefault("limit_val_batches", 0)
+        with _quiet_lightning(bool(self.verbose)):
+            return pl.Trainer(max_epochs=int(self.max_epochs), accelerator=self.accelerator,
+                              devices=self.devices, callbacks=callbacks,
+                              default_root_dir=ckpt_dir, **kwargs)
+
     # ------------------------------------------------------------------ prediction
+    def __spikecast_tags__(self) -> ForecasterTags:
+        """Covariates, batched historical forecasts and costs always; quantiles when
+        trained with ``loss="quantile"``."""
+        return dataclasses.replace(
+            super().__spikecast_tags__(), supports_covariates=True, batched_history=True,
+            reports_costs=True,
+            supports_quantiles=self.loss == "quantile" and bool(self.quantiles))
+
     def _windows(self, panel: Panel) -> torch.Tensor:
         """The last ``lookback`` rows of every series, scaled: ``[n_series, L, C]``."""
-        L = int(self.lookback)
-        for uid, v in zip(panel.ids, panel.values):
-            if len(v) < L:
-                where = f"series {uid!r}" if uid is not None else "y"
-                raise DataValidationError(
-                    f"{where} has {len(v)} rows but predict needs the last lookback={L}"
-                )
-        block = self.scaler_.transform(np.stack([v[-L:] for v in panel.values]))
-        return torch.as_tensor(np.ascontiguousarray(block), dtype=torch.float32)
+        return last_windows(panel, int(self.lookback), self.scaler_)
 
     @torch.no_grad()
-    def _forward(self, windows: torch.Tensor, point: bool = True) -> np.ndarray:
-        """Run the model on windows in batches and undo the scaling of the targets."""
+    def _forward(self, windows: torch.Tensor) -> np.ndarray:
+        """The model's raw output on windows, in batches, with the targets' scaling undone:
+        ``[N, H, C_out]``, or ``[N, H, C_out, Q]`` for quantile models."""
         module = self.module_
-        outs = []
-        for chunk in torch.split(windows, max(256, int(self.batch_size))):
-            outs.append(module.point_forecast(chunk) if point else module(chunk))
-        out = torch.cat(outs).double().numpy()
-        pos = self.target_positions_
-        if out.ndim == 4:  # quantiles [N, H, C, Q]: scale each quantile column alike
-            return np.stack([self.scaler_.inverse_transform(out[..., q], pos)
-                             for q in range(out.shape[-1])], axis=-1)
-        return self.scaler_.inverse_transform(out, pos)
+        out = torch.cat([module(chunk) for chunk in
+                         torch.split(windows, max(256, int(self.batch_size)))])
+        return unscale_forecasts(out, self.scaler_, self.target_positions_)
 
     def _predict(self, panel: Panel) -> list[np.ndarray]:
-        return list(self._forward(self._windows(panel)))
+        return list(self.module_.point_of(self._forward(self._windows(panel))))
+
+    def _forecast_panels(self, panels: list[Panel]):
+        """Every truncation in batched passes; quantiles from the same pass."""
+        if not panels:
+            return [], None, None
+        out = self._forward(torch.cat([self._windows(p) for p in panels]))
+        points = self.module_.point_of(out)
+        levels = self.module_.quantiles
+        points_by, quantiles_by, i = [], [] if levels else None, 0
+        for p in panels:
+            points_by.append(list(points[i:i + p.n_series]))
+            if quantiles_by is not None:
+                quantiles_by.append(list(out[i:i + p.n_series]))
+            i += p.n_series
+        return points_by, quantiles_by, (list(levels) if levels else None)
 
     def _predict_panels(self, panels: list[Panel]) -> list[list[np.ndarray]]:
-        """All truncations in batched passes (a no-refit backtest calls this once)."""
-        if not panels:
-            return []
-        windows = torch.cat([self._windows(p) for p in panels])
-        out = self._forward(windows)
-        result, i = [], 0
-        for p in panels:
-            result.append(list(out[i:i + p.n_series]))
-            i += p.n_series
-        return result
+        return self._forecast_panels(panels)[0]
 
     def predict_quantiles(self, y=None, X=None) -> dict:
         """Quantile forecasts of a model trained with ``loss="quantile"``.
@@ -437,7 +455,7 @@ class NeuralForecaster(BaseForecaster):
                 "predict_quantiles needs a model trained with loss='quantile' and quantiles=[...]"
             )
         panel = self._prediction_panel(y, X)
-        out = self._forward(self._windows(panel), point=False)
+        out = self._forward(self._windows(panel))
         return {q: self._format(panel, list(out[..., i]))
                 for i, q in enumerate(self.module_.quantiles)}
 
@@ -459,15 +477,8 @@ class NeuralForecaster(BaseForecaster):
 
         check_is_fitted(self, "module_")
         panel = self._prediction_panel(y, X)
-        L = int(self.lookback)
-        starts = [(i, s) for i, v in enumerate(panel.values) for s in range(len(v) - L + 1)]
-        if not starts:
-            raise DataValidationError(f"efficiency needs series of at least lookback={L} rows")
-        pick = np.linspace(0, len(starts) - 1, min(max_windows, len(starts))).round()
-        block = np.stack([panel.values[i][s:s + L] for i, s in
-                          (starts[int(k)] for k in pick)])
-        windows = torch.as_tensor(np.ascontiguousarray(self.scaler_.transform(block)),
-                                  dtype=torch.float32)
+        windows = spread_windows(panel, int(self.lookback), self.scaler_, max_windows,
+                                 what="efficiency")
         report = measure_costs(self.module_.network, windows)
         report["energy_ratio"] = report["energy_pj"] / report["energy_ann_pj"]
         report["layers"] = pd.DataFrame([
@@ -505,8 +516,8 @@ class NeuralForecaster(BaseForecaster):
             "series_name": panel.name,
             "ids": panel.ids,
             "index": [_index_to_json(ix[-L:], f) for ix, f in zip(panel.indexes, panel.freqs)],
-            "scaler_mean": self.scaler_.mean.tolist(),
-            "scaler_std": self.scaler_.std.tolist(),
+            "scaler_mean": self.scaler_.mean_.tolist(),
+            "scaler_std": self.scaler_.scale_.tolist(),
             "best_val_loss": self.best_val_loss_,
             "n_epochs": self.n_epochs_,
             "fit_time_s": self.fit_time_s_,
@@ -571,7 +582,7 @@ class NeuralForecaster(BaseForecaster):
         self.covariate_columns_ = [c for c in self.columns_ if c not in self.target_columns_]
         self.input_kind_ = meta["input_kind"]
         self.n_series_ = len(meta["ids"])
-        self.scaler_ = StandardScaler(np.array(meta["scaler_mean"]), np.array(meta["scaler_std"]))
+        self.scaler_ = StandardScaler.from_statistics(meta["scaler_mean"], meta["scaler_std"])
         self.best_val_loss_ = meta["best_val_loss"]
         self.n_epochs_ = meta["n_epochs"]
         self.fit_time_s_ = meta["fit_time_s"]
@@ -586,6 +597,19 @@ class NeuralForecaster(BaseForecaster):
         module.load_state_dict(state)
         self.module_ = module.eval()
         return self
+
+
+def _restore_best(trainer: pl.Trainer, module: ForecastModule,
+                  best: ModelCheckpoint | None) -> None:
+    """Load the best checkpoint's weights into ``module`` (on every DDP rank)."""
+    # under DDP every rank uses rank 0's checkpoint directory (ModelCheckpoint broadcasts
+    # it), so all ranks restore the same best weights
+    if best is not None:
+        path = trainer.strategy.broadcast(best.best_model_path)
+        if path and os.path.exists(path):
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            module.load_state_dict(state["state_dict"])
+    trainer.strategy.barrier()  # rank 0 must not delete its directory before others read
 
 
 def _index_to_json(index: pd.Index, freq) -> dict:

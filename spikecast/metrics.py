@@ -249,24 +249,40 @@ def r2(y_true, y_pred) -> float:
     return 1.0 - ss_res / ss_tot
 
 
-def rse(y_true, y_pred) -> float:
+def rse(y_true, y_pred, groups=None) -> float:
     """Root relative squared error (the P2 protocol's RSE).
 
     ``RSE = sqrt(Σ (y - ŷ)²) / sqrt(Σ (y - ȳ_col)²)`` with ``ȳ_col`` the mean of each column
     of ``y_true`` (a 1-D input is one column); the sums run over all rows and columns.
 
+    Args:
+        y_true: actual values.
+        y_pred: forecasts of the same shape.
+        groups: optional label per row of a 1-D ``y_true`` (e.g. the series of long backtest
+            rows): ``ȳ`` is then the mean of each group, as if every group were a column.
+
     Raises:
-        ValueError: if every column of ``y_true`` is constant (zero denominator).
+        ValueError: if every column (group) of ``y_true`` is constant (zero denominator).
     """
     a, b = _pair(y_true, y_pred)
     a2 = a.reshape(len(a), -1)
     b2 = b.reshape(len(b), -1)
+    if groups is None:
+        means = a2.mean(axis=0)
+    else:
+        labels = pd.Series(np.asarray(groups).ravel())
+        if len(labels) != len(a2) or a2.shape[1] != 1:
+            raise ValueError(f"groups has {len(labels)} labels but y_true has shape {a.shape};"
+                             " pass one label per row of a 1-D y_true")
+        means = pd.Series(a2[:, 0]).groupby(labels, sort=False).transform("mean")
+        means = means.to_numpy()[:, None]
     with np.errstate(over="ignore"):
-        res, tot = a2 - b2, a2 - a2.mean(axis=0)
+        res, tot = a2 - b2, a2 - means
     _finite(float(np.max(np.abs(res))) + float(np.max(np.abs(tot))), "rse", a, b)
     _, (num, den) = _scaled_sum_squares(res, tot)  # both scaled alike
     if den == 0.0:
-        raise ValueError("rse: y_true is constant in every column, so RSE is undefined")
+        where = "every column" if groups is None else "every series"
+        raise ValueError(f"rse: y_true is constant in {where}, so RSE is undefined")
     return float(np.sqrt(num) / np.sqrt(den))
 
 

@@ -32,7 +32,7 @@ from spikecast.baselines import (
     SeasonalNaiveForecaster,
     VARForecaster,
 )
-from spikecast.exceptions import DataValidationError
+from spikecast.exceptions import DataValidationError, InvalidParameterError
 
 H = 6
 NEURAL = dict(lookback=24, horizon=H, hidden_size=8, max_epochs=1, batch_size=64,
@@ -98,17 +98,17 @@ def test_start_forms(ett, start, position):
 def test_argument_errors(ett):
     naive = NaiveForecaster(horizon=H)
     cases = [
-        (dict(start=295), "no cutoff has a full horizon"),
-        (dict(start=1.5), "fraction"),
-        (dict(start="2000-01-01"), "before the first observation"),
-        (dict(start=10, stride=0), "stride"),
-        (dict(start=10, window="rolling"), "window"),
-        (dict(start=10, window="sliding"), "train_length"),
-        (dict(start=10, train_length=5), "sliding. only"),
-        (dict(start=10, refit=0), "refit"),
+        (dict(start=295), "no cutoff has a full horizon", DataValidationError),
+        (dict(start=1.5), "fraction", DataValidationError),
+        (dict(start="2000-01-01"), "before the first observation", DataValidationError),
+        (dict(start=10, stride=0), "stride", InvalidParameterError),
+        (dict(start=10, window="rolling"), "window", InvalidParameterError),
+        (dict(start=10, window="sliding"), "train_length", InvalidParameterError),
+        (dict(start=10, train_length=5), "sliding. only", InvalidParameterError),
+        (dict(start=10, refit=0), "refit", InvalidParameterError),
     ]
-    for kwargs, match in cases:
-        with pytest.raises(DataValidationError, match=match):
+    for kwargs, match, error in cases:
+        with pytest.raises(error, match=match):
             backtest(naive, ett, progress=False, **kwargs)
     with pytest.raises(DataValidationError, match=r"has 20 row\(s\) .* needs at least 30"):
         backtest(LinearForecaster(horizon=H, lookback=24), ett, start=19, progress=False)

@@ -6,7 +6,10 @@ inside torch, statsmodels, pandas or numpy.
 
 Covered: every forecaster in ``FORECASTERS`` (NeuralForecaster and every baseline),
 :func:`~spikecast.backtest.backtest` / :func:`~spikecast.backtest.compare` /
-:func:`~spikecast.backtest.evaluate`, and :func:`~spikecast.data.load_dataset`.
+:func:`~spikecast.backtest.evaluate`, and :func:`~spikecast.data.load_dataset`. What every
+registered forecaster must do with bad input (predict before fit, NaN, too short a series,
+other columns or a bad history at predict time, bad covariates, an irregular index, no
+stray warnings) is checked by the contract suite, tests/test_forecaster_contract.py.
 
 Irregular frequency (a ``DatetimeIndex`` whose steps differ, so no ``freq`` can be inferred):
 fitting and backtesting work (they only need the order of the rows), but ``predict`` cannot
@@ -19,7 +22,6 @@ from __future__ import annotations
 
 import re
 import traceback
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +42,7 @@ from spikecast.baselines import (
 )
 from spikecast.data import load_dataset
 from spikecast.data.datasets import DatasetNotFoundError
-from spikecast.exceptions import DataValidationError, NotFittedError
+from spikecast.exceptions import DataValidationError, InvalidParameterError
 
 FAST = dict(lookback=8, horizon=3, hidden_size=4, max_epochs=1, verbose=False)
 PACKAGE = str(Path(spikecast.__file__).resolve().parent)
@@ -167,28 +169,6 @@ def test_bad_training_data(factory, case):
         pd.testing.assert_frame_equal(data, before)
 
 
-@pytest.mark.parametrize("factory", [
-    pytest.param(f, id=k) for k, f in FORECASTERS.items()])
-@pytest.mark.filterwarnings("ignore::spikecast.baselines.ModelWarning")  # ARIMA on 2 rows
-def test_too_short_says_how_many_rows_are_needed(factory):
-    """The too-short message names the length needed, and that length is enough."""
-    model = factory()
-    needed = model._min_train_length()
-    if isinstance(model, VARForecaster):
-        needed = model._needed_rows(2)
-    n = needed - 1
-    with pytest.raises(DataValidationError) as excinfo:
-        model.fit(_frame(n))
-    text = str(excinfo.value)
-    if n == 0:
-        assert "empty" in text
-        return
-    assert f"has {n} rows" in text, text
-    claimed = int(re.search(r"at least (\d+)", text).group(1))
-    assert claimed > n
-    factory().fit(_frame(claimed))  # the claim holds
-
-
 def test_too_short_neural_without_validation_needs_lookback_plus_horizon():
     with pytest.raises(DataValidationError,
                        match=r"has 10 rows but at least 11.*lookback \+ horizon = 8 \+ 3"):
@@ -218,7 +198,7 @@ def test_too_short_long_series_is_named():
 @forecasters
 @pytest.mark.parametrize("horizon", [0, -2, 1.5, None, True, "3"])
 def test_bad_horizon(factory, horizon):
-    with pytest.raises(DataValidationError, match=rf"horizon must be a positive integer.*"
+    with pytest.raises(InvalidParameterError, match=rf"horizon must be a positive integer.*"
                                                   rf"{re.escape(repr(horizon))}"):
         factory().set_params(horizon=horizon).fit(_frame())
 
@@ -226,7 +206,7 @@ def test_bad_horizon(factory, horizon):
 @pytest.mark.parametrize("factory", [neural, FORECASTERS["linear"]], ids=["neural", "linear"])
 @pytest.mark.parametrize("lookback", [0, -1, 2.0, None])
 def test_bad_lookback(factory, lookback):
-    with pytest.raises(DataValidationError, match="lookback must be"):
+    with pytest.raises(InvalidParameterError, match="lookback must be"):
         factory().set_params(lookback=lookback).fit(_frame())
 
 
@@ -248,7 +228,7 @@ def test_bad_lookback(factory, lookback):
 ])
 def test_bad_baseline_parameters(model, match):
     data = _with(_frame(), 3, "a", np.nan) if model.missing != "raise" else _frame()
-    with pytest.raises(DataValidationError, match=match) as excinfo:
+    with pytest.raises(InvalidParameterError, match=match) as excinfo:
         model.fit(data)
     _assert_raised_here(excinfo)
 
@@ -259,7 +239,7 @@ def test_var_on_one_column_says_what_to_use_instead():
 
 
 def test_unknown_encoder_lists_valid_names():
-    with pytest.raises(DataValidationError, match=r"unknown encoder 'snn'.*stack.*gru"):
+    with pytest.raises(InvalidParameterError, match=r"unknown encoder 'snn'.*stack.*gru"):
         neural().set_params(encoder="snn").fit(_frame())
 
 
@@ -286,7 +266,7 @@ def test_unknown_encoder_lists_valid_names():
                  id="a class that is no Encoder"),
 ])
 def test_bad_architecture_or_neuron_says_why(params, match):
-    with pytest.raises(DataValidationError, match=match) as excinfo:
+    with pytest.raises(InvalidParameterError, match=match) as excinfo:
         NeuralForecaster(**{**FAST, **params}).fit(_frame())
     _assert_raised_here(excinfo)
 
@@ -340,25 +320,6 @@ def test_bad_neural_parameters_checked_up_front(params, match):
 
 
 # ------------------------------------------------------------------------------ predict
-@forecasters
-def test_predict_before_fit(factory):
-    with pytest.raises(NotFittedError, match="not fitted yet"):
-        factory().predict()
-
-
-@forecasters
-def test_irregular_frequency_fits_but_predict_names_the_gap(factory):
-    model = factory().fit(_irregular())  # fitting needs only the order of the rows
-    with pytest.raises(DataValidationError,
-                       match=r"irregular.*row 59 is Timestamp\('2024-01-03 11:07:00'\) where "
-                             r"the 'h' grid .* continues with Timestamp\('2024-01-03 11:00:00'"
-                             r"\) \(after row 58") as excinfo:
-        model.predict()
-    assert "y.asfreq('h')" in str(excinfo.value)
-    forecast = model.predict(_frame())  # a regular history forecasts as usual
-    assert forecast.index[0] == _frame().index[-1] + pd.Timedelta(hours=1)
-
-
 def test_irregular_long_series_is_named():
     data = _long()
     data.loc[data.index[-1], "ds"] += pd.Timedelta(hours=5)
@@ -403,26 +364,6 @@ def test_constant_steps_give_a_frequency_pandas_cannot_name():
     assert forecast.index[0] == odd.index[-1] + pd.Timedelta("7min 30s")
 
 
-@forecasters
-def test_other_columns_at_predict_time(factory):
-    model = factory().fit(_frame())
-    with pytest.raises(DataValidationError, match=r"columns?.*'b'|'b'.*columns?"):
-        model.predict(_frame().rename(columns={"b": "z"}))
-    with pytest.raises(DataValidationError, match=r"'z'.*not seen in fit|differ from those"):
-        model.predict(_frame().assign(z=1.0))
-
-
-@forecasters
-def test_bad_history_at_predict_time(factory):
-    model = factory().fit(_frame())
-    with pytest.raises(DataValidationError, match=r"NaN.*'a'.*row 5"):
-        model.predict(_with(_frame(), 5, "a", np.nan))
-    with pytest.raises(DataValidationError, match=r"empty"):
-        model.predict(_frame().iloc[:0])
-    with pytest.raises(DataValidationError, match=r"not sorted"):
-        model.predict(_frame().iloc[::-1])
-
-
 @pytest.mark.parametrize("name", ["neural", "seasonal_naive", "drift", "var", "linear"])
 def test_too_short_history_at_predict_time(name):
     model = FORECASTERS[name]().fit(_frame())
@@ -438,17 +379,6 @@ def test_unseen_series_at_predict_time(name):
     other = data.assign(unique_id=data["unique_id"].map({"s1": "s1", "s2": "s9"}))
     with pytest.raises(DataValidationError, match=r"series 's9' was not seen in fit"):
         model.predict(other)
-
-
-@forecasters
-def test_bad_covariates(factory):
-    y = _frame()[["a"]]
-    with pytest.raises(DataValidationError, match=r"X must have the same index as y"):
-        factory().fit(_frame(), X=pd.DataFrame({"x": np.ones(50)}, index=_frame(50).index))
-    with pytest.raises(DataValidationError, match=r"share column name.*'a'"):
-        factory().fit(y, X=_frame()[["a"]])
-    with pytest.raises(DataValidationError, match=r"covariates are supported for wide data"):
-        factory().fit(_long(), X=_long())
 
 
 def test_unknown_target():
@@ -470,7 +400,7 @@ def test_entirely_missing_column_cannot_be_filled():
 
 
 def test_unknown_missing_policy():
-    with pytest.raises(DataValidationError, match="missing="):
+    with pytest.raises(InvalidParameterError, match="missing="):
         neural().set_params(missing="drop").fit(_with(_frame(), 3, "a", np.nan))
 
 
@@ -497,14 +427,21 @@ def test_backtest_bad_data(case):
     (1.0, r"strictly between 0 and 1; got 1.0"),
     (-0.25, r"strictly between 0 and 1"),
     (float("nan"), r"strictly between 0 and 1; got nan"),
-    (None, r"start must be an int position, a float fraction or an index label"),
-    (True, r"start must be an int position"),
     ("2030-01-01", r"lies after the last observation.*earlier start"),
     ("1990-01-01", r"lies before the first observation"),
     ("yesterday-ish", r"is not a time stamp"),
 ])
 def test_backtest_bad_start(start, match):
     with pytest.raises(DataValidationError, match=match):
+        backtest(_naive(), _frame(), start=start, progress=False)
+
+
+@pytest.mark.parametrize("start, match", [
+    (None, r"start must be an int position, a float fraction or an index label"),
+    (True, r"start must be an int position"),
+])
+def test_backtest_start_of_a_wrong_type(start, match):
+    with pytest.raises(InvalidParameterError, match=match):
         backtest(_naive(), _frame(), start=start, progress=False)
 
 
@@ -524,17 +461,25 @@ def test_backtest_label_start_on_integer_index():
     (dict(window="sliding", train_length=0), r"needs train_length.*got 0"),
     (dict(window="sliding", train_length=-5), r"needs train_length.*got -5"),
     (dict(window="sliding", train_length=2.5), r"needs train_length.*got 2.5"),
-    (dict(window="sliding", train_length=1000), r"train_length=1000 is longer than the data"),
     (dict(train_length=20), r"train_length applies to window='sliding' only"),
     (dict(refit=0), r"refit must be True, False or a positive integer"),
     (dict(refit=-1), r"refit must be"),
     (dict(refit="yes"), r"refit must be"),
     (dict(n_jobs="x"), r"n_jobs must be None, a positive number"),
     (dict(n_jobs=0), r"n_jobs must be"),
+])
+def test_backtest_bad_arguments(kwargs, match):
+    with pytest.raises(InvalidParameterError, match=match) as excinfo:
+        backtest(_naive(), _frame(), start=0.5, progress=False, **kwargs)
+    _assert_raised_here(excinfo)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(window="sliding", train_length=1000), r"train_length=1000 is longer than the data"),
     (dict(X=pd.DataFrame({"x": np.ones(50)}, index=_frame(50).index)),
      r"X must have the same index as y.*reindex"),
 ])
-def test_backtest_bad_arguments(kwargs, match):
+def test_backtest_arguments_that_do_not_fit_the_data(kwargs, match):
     with pytest.raises(DataValidationError, match=match) as excinfo:
         backtest(_naive(), _frame(), start=0.5, progress=False, **kwargs)
     _assert_raised_here(excinfo)
@@ -553,9 +498,9 @@ def test_backtest_training_window_too_short_for_the_model():
 def test_backtest_bad_forecaster_and_parameters():
     with pytest.raises(TypeError, match=r"must be a spikecast forecaster.*str"):
         backtest("naive", _frame(), start=0.5, progress=False)
-    with pytest.raises(DataValidationError, match=r"horizon must be a positive integer"):
+    with pytest.raises(InvalidParameterError, match=r"horizon must be a positive integer"):
         backtest(NaiveForecaster(horizon=0), _frame(), start=0.5, progress=False)
-    with pytest.raises(DataValidationError, match=r"season_length must be an integer"):
+    with pytest.raises(InvalidParameterError, match=r"season_length must be an integer"):
         backtest(SeasonalNaiveForecaster(horizon=3, season_length=-1), _frame(), start=0.5,
                  progress=False)
 
@@ -584,7 +529,7 @@ def test_backtest_failure_names_the_cutoff():
     ({"a": NaiveForecaster(horizon=3)}, dict(), TypeError, r"compare needs start="),
     ({"a": NaiveForecaster(horizon=3)}, dict(start=0.5, metrics=["accuracy"]), ValueError,
      r"unknown metric 'accuracy'; valid metrics: \['mae'"),
-    ({"a": NaiveForecaster(horizon=3)}, dict(start=0.5, stride=0), DataValidationError,
+    ({"a": NaiveForecaster(horizon=3)}, dict(start=0.5, stride=0), InvalidParameterError,
      r"stride must be a positive integer"),
     ({"a": NaiveForecaster(horizon=3)}, dict(start=99), DataValidationError,
      r"start=99 is outside"),
@@ -651,19 +596,6 @@ def test_load_dataset_bad_names(tmp_path):
     with pytest.raises(DatasetNotFoundError,
                        match=r"needs the file ETTh2\.csv in .*Download it from https://"):
         load_dataset("ETTh2", data_dir=tmp_path, download=False)
-
-
-def test_no_warnings_escape_the_catalogue():
-    """A clean fit of every forecaster on good data raises no error and no stray warning
-    from a dependency (the baselines report statsmodels warnings as one ModelWarning)."""
-    for factory in FORECASTERS.values():
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            warnings.filterwarnings("ignore", category=spikecast.baselines.ModelWarning)
-            warnings.filterwarnings("ignore", module="lightning")
-            warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-            forecast = factory().fit(_frame()).predict()
-        assert np.isfinite(forecast.to_numpy()).all()
 
 
 

@@ -1,5 +1,6 @@
-"""Classical baselines: values against statsmodels / by hand, the estimator contract, input
-forms, warnings reported once, failures and fallbacks, clear length errors."""
+"""Classical baselines: values against statsmodels / by hand, parameter checks, warnings
+reported once, failures and fallbacks, clear length errors. (The estimator contract and the
+input forms are checked for every model in tests/test_forecaster_contract.py.)"""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.datasets
-from sklearn.base import clone
 from sklearn.linear_model import Ridge
 from threadpoolctl import threadpool_limits
 
@@ -24,7 +24,7 @@ from spikecast.baselines import (
     SeasonalNaiveForecaster,
     VARForecaster,
 )
-from spikecast.exceptions import DataValidationError
+from spikecast.exceptions import DataValidationError, InvalidParameterError
 
 H = 6
 
@@ -63,14 +63,13 @@ def to_long(frame: pd.DataFrame) -> pd.DataFrame:
                       for c in frame.columns], ignore_index=True)
 
 
-ALL = {
+#: the baselines that fit one model per series and column
+LOCAL = {
     "naive": lambda: NaiveForecaster(horizon=H),
     "seasonal_naive": lambda: SeasonalNaiveForecaster(horizon=H, season_length=4),
     "drift": lambda: DriftForecaster(horizon=H),
     "arima": lambda: ARIMAForecaster(horizon=H, order=(1, 0, 0)),
     "ets": lambda: ETSForecaster(horizon=H, trend="add", damped_trend=True),
-    "var": lambda: VARForecaster(horizon=H, maxlags=2),
-    "linear": lambda: LinearForecaster(horizon=H, lookback=12),
 }
 
 
@@ -174,33 +173,16 @@ def test_linear_global_model_beats_naive_on_etth1(etth1_full):
 
 
 # ------------------------------------------------------------------ contract
-@pytest.mark.parametrize("name", sorted(ALL))
-def test_contract_and_input_forms(name, macro):
-    est = ALL[name]()
-    params = est.get_params()
-    assert params["horizon"] == H and params["missing"] == "raise"
-    assert clone(est).get_params() == params
-    wide = est.fit(macro).predict()
-    assert isinstance(wide, pd.DataFrame) and wide.shape == (H, 3)
-    assert wide.index[0] == macro.index[-1] + pd.offsets.QuarterBegin(startingMonth=1)
-    assert np.isfinite(wide.to_numpy()).all()
-    arr = clone(est).fit(macro.to_numpy()).predict()
-    assert isinstance(arr, np.ndarray) and arr.shape == (H, 3)
-    np.testing.assert_allclose(arr, wide.to_numpy(), rtol=1e-6, atol=1e-9)
-    # predict(y) on a shorter history gives the forecast after that history
-    f = est.predict(macro.iloc[:150])
-    assert f.index[0] == macro.index[150]
-    if name == "var":
-        return  # VAR needs several columns: no Series / long input
-    series = clone(est).fit(macro["realgdp"]).predict()
-    assert isinstance(series, pd.Series) and series.name == "realgdp" and len(series) == H
-    long = clone(est).fit(to_long(macro)).predict()
-    assert list(long.columns) == ["unique_id", "ds", "y"]
-    assert long.groupby("unique_id").size().to_dict() == {c: H for c in macro.columns}
-    if name != "linear":  # local models: the same numbers whichever form
-        np.testing.assert_allclose(
-            long.pivot(index="ds", columns="unique_id", values="y")[macro.columns].to_numpy(),
-            wide.to_numpy(), rtol=1e-6, atol=1e-9)
+@pytest.mark.parametrize("name", sorted(LOCAL))
+def test_local_models_give_the_same_numbers_wide_and_long(name, macro):
+    """One model per column: the columns of a wide frame and the series of the same data in
+    long form get the same forecasts. (Input and output forms, the sklearn conventions and
+    predict on a new history are checked for every model in test_forecaster_contract.py.)"""
+    wide = LOCAL[name]().fit(macro).predict()
+    long = LOCAL[name]().fit(to_long(macro)).predict()
+    np.testing.assert_allclose(
+        long.pivot(index="ds", columns="unique_id", values="y")[macro.columns].to_numpy(),
+        wide.to_numpy(), rtol=1e-6, atol=1e-9)
 
 
 def test_constructor_stores_arguments_unchanged_and_validates_in_fit(macro):
@@ -208,7 +190,7 @@ def test_constructor_stores_arguments_unchanged_and_validates_in_fit(macro):
     est = ARIMAForecaster(horizon=H, order=order, fallback=NaiveForecaster(horizon=1))
     assert est.order is order
     bad = SeasonalNaiveForecaster(horizon=H, season_length=0)  # accepted until fit
-    with pytest.raises(DataValidationError, match="season_length"):
+    with pytest.raises(InvalidParameterError, match="season_length"):
         bad.fit(macro)
     for est, match in [
         (NaiveForecaster(horizon=0), "horizon"),
@@ -222,7 +204,7 @@ def test_constructor_stores_arguments_unchanged_and_validates_in_fit(macro):
         (LinearForecaster(horizon=H, alpha=-1.0), "alpha"),
         (ARIMAForecaster(horizon=H, fallback="naive"), "fallback"),
     ]:
-        with pytest.raises(DataValidationError, match=match):
+        with pytest.raises(InvalidParameterError, match=match):
             est.fit(macro)
 
 

@@ -18,7 +18,8 @@ from spikecast.experiment.config import load_spec, spec_from_dict
 from spikecast.experiment.registry import MODELS, ConfigError, build_model
 
 REPO = Path(__file__).resolve().parents[1]
-FAST_CONFIG = REPO / "configs" / "fast" / "ts_lif.yaml"
+FAST_BASE = REPO / "configs" / "fast" / "base.yaml"  # composed with a model file:
+FAST_CONFIG = REPO / "configs" / "fast" / "ts_lif.yaml"  # --config BASE --config MODEL
 
 
 def tiny_config(**changes) -> dict:
@@ -274,17 +275,17 @@ def test_lightning_config_file_errors(capsys, tmp_path):
     ("encoder: stack", "encoder: ts_lif", "encoder='stack', neuron='ts_lif'"),
 ])
 def test_lightning_bad_names(capsys, tmp_path, old, new, expected):
-    text = FAST_CONFIG.read_text()
-    assert old in text
-    path = write_config(tmp_path, text.replace(old, new), "fast.yaml")
-    line = run_error(capsys, ["fit", "--config", str(path)])
+    assert old in FAST_BASE.read_text() + FAST_CONFIG.read_text()
+    base, model = (write_config(tmp_path, p.read_text().replace(old, new), p.name)
+                   for p in (FAST_BASE, FAST_CONFIG))
+    line = run_error(capsys, ["fit", "--config", str(base), "--config", str(model)])
     assert expected in line
 
 
 def test_lightning_print_config_and_help(capsys):
     with pytest.raises(SystemExit) as exit_:
-        main(["fit", "--config", str(FAST_CONFIG), "--trainer.max_epochs", "3",
-              "--print_config"])
+        main(["fit", "--config", str(FAST_BASE), "--config", str(FAST_CONFIG),
+              "--trainer.max_epochs", "3", "--print_config"])
     assert exit_.value.code == 0
     printed = yaml.safe_load(capsys.readouterr().out)
     assert printed["trainer"]["max_epochs"] == 3

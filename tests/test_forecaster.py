@@ -1,5 +1,6 @@
-"""NeuralForecaster end to end: every encoder, every input form, sklearn contract,
-persistence, determinism, early stopping."""
+"""NeuralForecaster end to end: every encoder, covariates, persistence, determinism, early
+stopping. The estimator contract (input forms, sklearn conventions, new history, pickling)
+is checked for every registered model in tests/test_forecaster_contract.py."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from sklearn.base import clone
 
 from spikecast import NeuralForecaster
 from spikecast.exceptions import DataValidationError, ModelFileError
@@ -32,29 +32,6 @@ def test_every_encoder_fits_and_forecasts_real_data(encoder, etth1_small):
     # forecasts live on the data's scale, not the standardised one
     last = etth1_small.iloc[-24:]
     assert (forecast.mean() - last.mean()).abs().lt(5 * etth1_small.std()).all()
-
-
-def test_series_input_returns_series(etth1_small):
-    y = etth1_small["OT"]
-    forecast = NeuralForecaster(encoder="stack", neuron="lif", **FAST).fit(y).predict()
-    assert isinstance(forecast, pd.Series) and forecast.name == "OT"
-    assert len(forecast) == 6 and forecast.index[0] == y.index[-1] + pd.Timedelta(hours=1)
-
-
-def test_numpy_input_returns_array(etth1_small):
-    forecast = NeuralForecaster(encoder="gru", **FAST).fit(etth1_small.to_numpy()).predict()
-    assert isinstance(forecast, np.ndarray) and forecast.shape == (6, 3)
-
-
-def test_long_input_returns_long_with_ids(etth1_small):
-    long = pd.concat([
-        pd.DataFrame({"unique_id": col, "ds": etth1_small.index, "y": etth1_small[col].values})
-        for col in ["HUFL", "OT"]
-    ], ignore_index=True)
-    forecast = NeuralForecaster(encoder="stack", neuron="ts_lif", **FAST).fit(long).predict()
-    assert list(forecast.columns) == ["unique_id", "ds", "y"]
-    assert forecast.groupby("unique_id").size().to_dict() == {"HUFL": 6, "OT": 6}
-    assert forecast["ds"].min() == etth1_small.index[-1] + pd.Timedelta(hours=1)
 
 
 def test_target_with_covariates(etth1_small):
@@ -87,34 +64,12 @@ def test_channel_mixing_and_encoder_options(etth1_small):
         assert forecast.shape == (6, 3) and np.isfinite(forecast.to_numpy()).all()
 
 
-def test_predict_on_new_history_without_refit(etth1_small):
-    model = NeuralForecaster(encoder="stack", neuron="da_lif", **FAST).fit(etth1_small.iloc[:300])
-    weights = {k: v.clone() for k, v in model.module_.state_dict().items()}
-    forecast = model.predict(etth1_small)
-    assert forecast.index[0] == etth1_small.index[-1] + pd.Timedelta(hours=1)
-    assert all(torch.equal(weights[k], v) for k, v in model.module_.state_dict().items())
-
-
 def test_predict_with_too_short_history_says_what_is_needed(etth1_small):
     model = NeuralForecaster(encoder="gru", **FAST).fit(etth1_small)
     with pytest.raises(DataValidationError, match="at least 24"):
         model.predict(etth1_small.iloc[:10])
     with pytest.raises(DataValidationError, match="differ from those seen in fit"):
         model.predict(etth1_small[["HUFL"]])
-
-
-def test_sklearn_contract(etth1_small):
-    model = NeuralForecaster(encoder="stack", neuron="plif", hidden_size=16, lookback=24,
-                             horizon=6)
-    params = model.get_params()
-    assert params["encoder"] == "stack" and params["neuron"] == "plif"
-    assert params["hidden_size"] == 16
-    copy = clone(model)
-    assert copy.get_params() == params and copy is not model
-    model.set_params(hidden_size=4, verbose=False, max_epochs=1)
-    assert model.hidden_size == 4
-    assert model.fit(etth1_small) is model
-    assert not hasattr(clone(model), "module_")
 
 
 def test_unknown_encoder_lists_valid_names(etth1_small):

@@ -98,8 +98,8 @@ def test_every_target_follows_its_input_inside_its_part(setup):
 def test_scaler_sees_training_rows_only(setup):
     _, _, n_train, _, _, _, _ = setup
     dm, values = _module(setup, scale=True)
-    np.testing.assert_allclose(dm.scaler.mean, values[:n_train].mean(axis=0))
-    np.testing.assert_allclose(dm.scaler.std, values[:n_train].std(axis=0))
+    np.testing.assert_allclose(dm.scaler.mean_, values[:n_train].mean(axis=0))
+    np.testing.assert_allclose(dm.scaler.scale_, values[:n_train].std(axis=0))
     # changing the validation / test rows leaves the statistics as they are
     changed = values.copy()
     changed[n_train:] *= 1000.0
@@ -108,8 +108,8 @@ def test_scaler_sees_training_rows_only(setup):
     other = WindowDataModule(frame, lookback=lookback, horizon=horizon, val_size=n_val,
                              test_size=n_test, stride=stride, shuffle=False)
     other.setup()
-    np.testing.assert_array_equal(other.scaler.mean, dm.scaler.mean)
-    np.testing.assert_array_equal(other.scaler.std, dm.scaler.std)
+    np.testing.assert_array_equal(other.scaler.mean_, dm.scaler.mean_)
+    np.testing.assert_array_equal(other.scaler.scale_, dm.scaler.scale_)
 
 
 @SETTINGS

@@ -44,7 +44,8 @@ def test_neural_row_recorded_with_its_command(tmp_path):
     assert list(frame["model"]) == ["gru", "naive"]
     gru = frame[frame["model"] == "gru"].iloc[0]
     assert gru["params"] > 0 and gru["epochs"] == 1
-    assert "--config configs/p1/etth1_gru.yaml" in gru["command"]
+    assert ("--config configs/p1/base.yaml --config configs/p1/etth1_gru.yaml"
+            in gru["command"])
     assert "--data.horizon 24" in gru["command"]
     # a rerun of the same key replaces its row instead of duplicating it
     results.run("p1", ["naive"], [24], [0], [], csv, tmp_path / "runs")

@@ -49,8 +49,8 @@ def test_scaler_uses_training_rows_only(etth1_small):
     dm.setup()
     train_rows = len(etth1_small) - round(len(etth1_small) * 0.3)
     expected = etth1_small.to_numpy()[:train_rows]
-    np.testing.assert_allclose(dm.scaler.mean, expected.mean(axis=0))
-    np.testing.assert_allclose(dm.scaler.std, expected.std(axis=0))
+    np.testing.assert_allclose(dm.scaler.mean_, expected.mean(axis=0))
+    np.testing.assert_allclose(dm.scaler.scale_, expected.std(axis=0))
 
 
 def test_memory_grows_with_length_not_length_times_lookback():
@@ -62,7 +62,7 @@ def test_memory_grows_with_length_not_length_times_lookback():
     # a materialised window tensor would need ~50k * 512 * 4 bytes = 100 MB
     assert stored < 50_000 * 4 * 8
     x, _ = dm._dataset("train")[123]
-    expected = (np.arange(123, 123 + 512) - dm.scaler.mean[0]) / dm.scaler.std[0]
+    expected = (np.arange(123, 123 + 512) - dm.scaler.mean_[0]) / dm.scaler.scale_[0]
     np.testing.assert_allclose(x[:, 0].numpy(), expected, rtol=1e-6)
 
 

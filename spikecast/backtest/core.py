@@ -14,8 +14,9 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from tqdm.auto import tqdm
 
+from spikecast.backtest.params import check_backtest_params
 from spikecast.base import BaseForecaster
-from spikecast.baselines._base import ignored_by_filters
+from spikecast.collected_warnings import ignored_by_filters
 from spikecast.data.frames import Panel, to_panel
 from spikecast.exceptions import BacktestWarning, DataValidationError
 
@@ -28,17 +29,6 @@ OUTPUT_COLUMNS = ("unique_id", "ds", "cutoff", "step", "y", "y_pred")
 
 
 # --------------------------------------------------------------------------- argument checks
-def _check_refit(refit) -> int | None:
-    """``None`` for a single fit, else refit every ``k`` cutoffs."""
-    if isinstance(refit, (bool, np.bool_)):
-        return 1 if refit else None
-    if isinstance(refit, (int, np.integer)) and refit >= 1:
-        return int(refit)
-    raise DataValidationError(
-        f"refit must be True, False or a positive integer (refit every k cutoffs), got {refit!r}"
-    )
-
-
 def _timeline(panel: Panel) -> pd.Index:
     """The time labels cutoffs refer to: the index, or the union of the series' indexes."""
     if panel.n_series == 1:
@@ -48,12 +38,8 @@ def _timeline(panel: Panel) -> pd.Index:
 
 
 def _start_position(start, timeline: pd.Index) -> int:
-    """Position in ``timeline`` of the first cutoff."""
+    """Position in ``timeline`` of the first cutoff (``start``'s type is already checked)."""
     n = len(timeline)
-    if isinstance(start, (bool, np.bool_)) or start is None:
-        raise DataValidationError(
-            f"start must be an int position, a float fraction or an index label, got {start!r}"
-        )
     if isinstance(start, (int, np.integer)):
         pos = int(start) + (n if start < 0 else 0)
         if not 0 <= pos < n:
@@ -69,68 +55,41 @@ def _start_position(start, timeline: pd.Index) -> int:
             )
         return max(int(round(start * n)), 1) - 1
     if isinstance(timeline, pd.DatetimeIndex):
-        try:
-            label = pd.Timestamp(start)
-        except (TypeError, ValueError) as err:
-            raise DataValidationError(f"start={start!r} is not a time stamp: {err}") from err
-        if timeline.tz is not None and label.tz is None:
-            label = label.tz_localize(timeline.tz)
-        pos = int(timeline.searchsorted(label, side="right")) - 1
-        if pos < 0:
-            raise DataValidationError(
-                f"start={start!r} lies before the first observation {timeline[0]!r}; "
-                "choose a start inside the data"
-            )
-        if label > timeline[-1]:
-            raise DataValidationError(
-                f"start={start!r} lies after the last observation {timeline[-1]!r}; the "
-                "first cutoff must leave a horizon of data after it, so choose an earlier "
-                "start"
-            )
-        return pos
+        return _label_position(start, timeline)
     raise DataValidationError(
         f"start={start!r}: with an integer index pass an int position or a float fraction"
     )
 
 
-def _slice(panel: Panel | None, lo: list[int], hi: list[int]) -> Panel | None:
-    """Rows ``lo[i]:hi[i]`` of every series ``i`` (views, no copies)."""
-    if panel is None:
-        return None
-    return Panel(
-        values=[v[a:b] for v, a, b in zip(panel.values, lo, hi)],
-        indexes=[ix[a:b] for ix, a, b in zip(panel.indexes, lo, hi)],
-        ids=panel.ids, columns=panel.columns, kind=panel.kind, name=panel.name,
-        freqs=panel.freqs,
-    )
-
-
-def _quantile_levels(est) -> list[float] | None:
-    """The quantile levels a fitted forecaster can forecast, if any."""
-    if not hasattr(est, "predict_quantiles"):
-        return None
-    levels = getattr(est, "quantiles", None)
-    if not levels or getattr(est, "loss", "quantile") != "quantile":
-        return None
-    return [float(q) for q in levels]
-
-
-def _output_arrays(output, panel: Panel, targets: list[str]) -> list[np.ndarray]:
-    """A forecast in the user's form back to one ``[H, n_targets]`` array per series."""
-    if isinstance(output, np.ndarray):
-        return [np.asarray(output, dtype=np.float64).reshape(len(output), -1)]
-    if isinstance(output, pd.Series):
-        return [output.to_numpy(dtype=np.float64)[:, None]]
-    if panel.kind == "long":
-        groups = {uid: g["y"].to_numpy(dtype=np.float64)[:, None]
-                  for uid, g in output.groupby("unique_id", sort=False)}
-        return [groups[uid] for uid in panel.ids]
-    return [output[targets].to_numpy(dtype=np.float64)]
+def _label_position(start, timeline: pd.DatetimeIndex) -> int:
+    """Position of the last row at or before the time stamp ``start``."""
+    try:
+        label = pd.Timestamp(start)
+    except (TypeError, ValueError) as err:
+        raise DataValidationError(f"start={start!r} is not a time stamp: {err}") from err
+    if timeline.tz is not None and label.tz is None:
+        label = label.tz_localize(timeline.tz)
+    pos = int(timeline.searchsorted(label, side="right")) - 1
+    if pos < 0:
+        raise DataValidationError(
+            f"start={start!r} lies before the first observation {timeline[0]!r}; "
+            "choose a start inside the data"
+        )
+    if label > timeline[-1]:
+        raise DataValidationError(
+            f"start={start!r} lies after the last observation {timeline[-1]!r}; the "
+            "first cutoff must leave a horizon of data after it, so choose an earlier "
+            "start"
+        )
+    return pos
 
 
 # --------------------------------------------------------------------------- one group
-def _run_group(estimator, y_fit, X_fit, predict_on, cutoff_label):
-    """Fit a copy of ``estimator`` once and forecast after every history in ``predict_on``.
+def _run_group(estimator, y_panel: Panel, X_panel: Panel | None, starts: np.ndarray,
+               ends: np.ndarray, cutoff_label, keep_model: bool) -> dict:
+    """Fit a copy of ``estimator`` on the rows of the group's first cutoff and forecast
+    after every cutoff of the group (rows ``starts[k]:ends[k]``) in one
+    :meth:`~spikecast.base.BaseForecaster.historical_forecasts` call.
 
     Runs in a joblib worker. Warnings are recorded and returned, to be reported once; an
     error gets a note saying at which cutoff it happened.
@@ -140,38 +99,30 @@ def _run_group(estimator, y_fit, X_fit, predict_on, cutoff_label):
         est = clone(estimator)
         t0 = time.perf_counter()
         try:
-            est.fit(y_fit, X_fit)
+            est.fit(y_panel.slice_rows(starts[0], ends[0]),
+                    None if X_panel is None else X_panel.slice_rows(starts[0], ends[0]))
         except Exception as err:
             if hasattr(err, "add_note"):  # Python >= 3.11
                 err.add_note(f"(backtest: while fitting on the data up to cutoff "
                              f"{cutoff_label!r})")
             raise
         t1 = time.perf_counter()
-        panels = [est._prediction_panel(y, X) for y, X in predict_on]
-        forecasts = est._predict_panels(panels)
-        levels = _quantile_levels(est)
-        quantiles = None
-        if levels:
-            quantiles = []
-            for (y, X), panel in zip(predict_on, panels):
-                out = est.predict_quantiles(y, X)
-                per_level = [_output_arrays(out[q], panel, est.target_columns_)
-                             for q in out]
-                quantiles.append([np.stack(arrs, axis=-1) for arrs in zip(*per_level)])
-            levels = [float(q) for q in out]
+        history = est.historical_forecasts(y_panel, ends, starts=starts, X=X_panel)
         t2 = time.perf_counter()
     return {
-        "forecasts": forecasts,
-        "quantiles": quantiles,
-        "levels": levels,
-        "targets": list(est.target_columns_),
+        "forecasts": history.points,
+        "quantiles": history.quantiles,
+        "levels": history.levels,
+        "targets": history.targets,
         "fit_time": t1 - t0,
         "predict_time": t2 - t1,
         "warnings": [(w.category, str(w.message)) for w in caught],
+        "model": est if keep_model else None,
     }
 
 
 def _report_warnings(records: list[tuple], owner: str, n_fits: int) -> None:
+    """One :class:`BacktestWarning` per category summarising the workers' warnings."""
     records = [(c, m) for c, m in records if not ignored_by_filters(c, m)]
     if not records:
         return
@@ -188,7 +139,7 @@ def _report_warnings(records: list[tuple], owner: str, n_fits: int) -> None:
 # --------------------------------------------------------------------------- backtest
 def backtest(forecaster, y, *, start, stride: int = 1, window: str = "expanding",
              train_length: int | None = None, refit=True, n_jobs: int | None = 1, X=None,
-             progress: bool = True) -> pd.DataFrame:
+             progress: bool = True, return_models: bool = False):
     """Rolling-origin evaluation of ``forecaster`` on ``y``.
 
     At every cutoff the model is fitted on the data up to and including the cutoff (all of
@@ -212,12 +163,15 @@ def backtest(forecaster, y, *, start, stride: int = 1, window: str = "expanding"
             after later cutoffs of a no-refit group also see only the last ``train_length``
             rows.
         refit: ``True`` refits at every cutoff, ``False`` fits once at the first cutoff
-            and forecasts all cutoffs with that model (in one batched
-            ``_predict_panels`` call, which neural models vectorise), an int ``k`` refits
-            every ``k`` cutoffs.
+            and forecasts all cutoffs with that model (in one
+            :meth:`~spikecast.base.BaseForecaster.historical_forecasts` call, which neural
+            models vectorise), an int ``k`` refits every ``k`` cutoffs.
         n_jobs: joblib workers over the refit groups (``-1``: all cores).
         X: past covariates with the same index as ``y`` (wide data only).
         progress: show a tqdm progress bar over cutoffs.
+        return_models: also return the fitted forecasters, one per fit (in cutoff order),
+            e.g. to measure their cost with ``efficiency()``; they hold their training
+            data (views where possible), so keep them only as long as needed.
 
     Returns:
         A long DataFrame with columns ``unique_id, ds, cutoff, step, y, y_pred`` (plus
@@ -229,7 +183,8 @@ def backtest(forecaster, y, *, start, stride: int = 1, window: str = "expanding"
         a series whose data ends before a cutoff's full horizon is not scored at that
         cutoff. ``df.attrs`` holds ``model``, ``horizon``, ``n_cutoffs``, ``n_fits``,
         ``fit_time_s`` and ``predict_time_s`` (wall time summed over fits / forecasts,
-        whatever ``n_jobs``) and ``n_warnings``.
+        whatever ``n_jobs``) and ``n_warnings``. With ``return_models=True``, the tuple
+        ``(frame, models)``.
 
     The index of ``y`` may be irregular (no inferable frequency): cutoffs are rows and the
     forecasts are scored at the actual time stamps that follow them, so no frequency is
@@ -249,107 +204,24 @@ def backtest(forecaster, y, *, start, stride: int = 1, window: str = "expanding"
             f"forecaster must be a spikecast forecaster (BaseForecaster), got "
             f"{type(forecaster).__name__}"
         )
-    horizon = forecaster._check_horizon()
-    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
-        raise DataValidationError(f"stride must be a positive integer, got {stride!r}")
-    if window not in ("expanding", "sliding"):
-        raise DataValidationError(f"window must be 'expanding' or 'sliding', got {window!r}")
-    if window == "sliding":
-        if isinstance(train_length, bool) or not isinstance(train_length, (int, np.integer)) \
-                or train_length < 1:
-            raise DataValidationError(
-                f"window='sliding' needs train_length, a positive integer (rows per training "
-                f"window); got {train_length!r}"
-            )
-    elif train_length is not None:
-        raise DataValidationError(
-            "train_length applies to window='sliding' only; an expanding window trains on "
-            "all rows up to each cutoff"
-        )
-    every = _check_refit(refit)
-    if n_jobs is not None and (isinstance(n_jobs, bool)
-                               or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0):
-        raise DataValidationError(
-            f"n_jobs must be None, a positive number of workers or -1 (all cores), got "
-            f"{n_jobs!r}"
-        )
-
-    missing = getattr(forecaster, "missing", "raise")
-    y_panel = to_panel(y, missing=missing, what="y")
-    X_panel = None if X is None else to_panel(X, missing=missing, what="X")
-    if X_panel is not None:
-        if X_panel.kind == "long" or y_panel.kind == "long":
-            raise DataValidationError(
-                "X: covariates are supported for wide data (DataFrame, Series, array) only")
-        if not X_panel.indexes[0].equals(y_panel.indexes[0]):
-            raise DataValidationError(
-                f"X must have the same index as y (y has {len(y_panel.indexes[0])} rows from "
-                f"{y_panel.indexes[0][0]!r}, X has {len(X_panel.indexes[0])} rows from "
-                f"{X_panel.indexes[0][0]!r}); align them, e.g. X = X.reindex(y.index)"
-            )
-    timeline = _timeline(y_panel)
-    if window == "sliding" and train_length > len(timeline):
-        raise DataValidationError(
-            f"train_length={train_length} is longer than the data ({len(timeline)} rows), so "
-            "the window would never slide; use window='expanding' or a smaller train_length"
-        )
-    first = _start_position(start, timeline)
-    last = len(timeline) - 1 - horizon
-    if first > last:
-        raise DataValidationError(
-            f"no cutoff has a full horizon: the first cutoff (position {first}, "
-            f"{timeline[first]!r}) leaves {len(timeline) - 1 - first} row(s) after it but "
-            f"horizon={horizon} needs {horizon}; choose an earlier start"
-        )
-    positions = list(range(first, last + 1, int(stride)))
-    labels = timeline[positions]
-    # rows of every series up to (and including) every cutoff
-    ends = np.array([[int(ix.searchsorted(c, side="right")) for ix in y_panel.indexes]
-                     for c in labels])  # [n_cutoffs, n_series]
-    if window == "sliding":
-        starts = np.maximum(ends - int(train_length), 0)
-    else:
-        starts = np.zeros_like(ends)
-
-    try:
-        needed = int(forecaster._min_train_length())
-    except Exception:  # invalid parameters: fit will say what is wrong
-        needed = 1
-    short = np.flatnonzero(ends[0] - starts[0] < needed)
-    if len(short):
-        i = int(short[0])
-        where = "y" if y_panel.ids[i] is None else f"series {y_panel.ids[i]!r}"
-        hint = (f"; train_length={train_length} is too short" if window == "sliding"
-                and train_length < needed else "; choose a later start")
-        raise DataValidationError(
-            f"at the first cutoff {labels[0]!r} {where} has {int(ends[0][i] - starts[0][i])} "
-            f"row(s) of training data but {type(forecaster).__name__} needs at least "
-            f"{needed}{hint}"
-        )
-
-    n_cut = len(positions)
+    forecaster.validate_params()
+    horizon = int(forecaster.horizon)
+    every = _check_arguments(start, stride, window, train_length, refit, n_jobs)
+    y_panel, X_panel = _panels(y, X, getattr(forecaster, "missing", "raise"))
+    labels, starts, ends = _cutoff_rows(y_panel, start, stride, window, train_length, horizon)
+    _check_first_window(forecaster, y_panel, labels[0], starts[0], ends[0], window,
+                        train_length)
+    n_cut = len(labels)
     size = n_cut if every is None else every
     groups = [list(range(g, min(g + size, n_cut))) for g in range(0, n_cut, size)]
-
-    def tasks():
-        for group in groups:
-            f = group[0]
-            predict_on = [(_slice(y_panel, list(starts[c]), list(ends[c])),
-                           _slice(X_panel, list(starts[c]), list(ends[c]))) for c in group]
-            yield delayed(_run_group)(
-                forecaster,
-                _slice(y_panel, list(starts[f]), list(ends[f])),
-                _slice(X_panel, list(starts[f]), list(ends[f])),
-                predict_on,
-                timeline[positions[f]],
-            )
-
     name = type(forecaster).__name__
+    tasks = (delayed(_run_group)(forecaster, y_panel, X_panel, starts[group], ends[group],
+                                 labels[group[0]], return_models) for group in groups)
     results = []
     with tqdm(total=n_cut, desc=f"backtest {name}", unit="cutoff",
               disable=not progress) as bar:
         runner = Parallel(n_jobs=n_jobs, return_as="generator")
-        for group, result in zip(groups, runner(tasks())):
+        for group, result in zip(groups, runner(tasks)):
             results.append(result)
             bar.update(len(group))
 
@@ -365,7 +237,85 @@ def backtest(forecaster, y, *, start, stride: int = 1, window: str = "expanding"
         "predict_time_s": float(sum(r["predict_time"] for r in results)),
         "n_warnings": len(records),
     })
+    if return_models:
+        return frame, [r["model"] for r in results]
     return frame
+
+
+def _check_arguments(start, stride, window, train_length, refit, n_jobs) -> int | None:
+    """Check the backtest's own arguments (:mod:`spikecast.backtest.params`); returns the
+    refit period (``None``: one fit)."""
+    check_backtest_params(start=start, stride=stride, window=window,
+                          train_length=train_length, refit=refit, n_jobs=n_jobs)
+    if isinstance(refit, (bool, np.bool_)):
+        return 1 if refit else None
+    return int(refit)
+
+
+def _panels(y, X, missing: str) -> tuple[Panel, Panel | None]:
+    """``y`` and the covariates ``X`` validated as panels with the same index."""
+    y_panel = to_panel(y, missing=missing, what="y")
+    X_panel = None if X is None else to_panel(X, missing=missing, what="X")
+    if X_panel is not None:
+        if X_panel.kind == "long" or y_panel.kind == "long":
+            raise DataValidationError(
+                "X: covariates are supported for wide data (DataFrame, Series, array) only")
+        if not X_panel.indexes[0].equals(y_panel.indexes[0]):
+            raise DataValidationError(
+                f"X must have the same index as y (y has {len(y_panel.indexes[0])} rows from "
+                f"{y_panel.indexes[0][0]!r}, X has {len(X_panel.indexes[0])} rows from "
+                f"{X_panel.indexes[0][0]!r}); align them, e.g. X = X.reindex(y.index)"
+            )
+    return y_panel, X_panel
+
+
+def _cutoff_rows(y_panel: Panel, start, stride: int, window: str, train_length, horizon: int
+                 ) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    """The cutoffs' labels and every series' training rows ``starts[c, i]:ends[c, i]`` at
+    every cutoff ``c`` (only cutoffs followed by a full horizon)."""
+    timeline = _timeline(y_panel)
+    if window == "sliding" and train_length > len(timeline):
+        raise DataValidationError(
+            f"train_length={train_length} is longer than the data ({len(timeline)} rows), so "
+            "the window would never slide; use window='expanding' or a smaller train_length"
+        )
+    first = _start_position(start, timeline)
+    last = len(timeline) - 1 - horizon
+    if first > last:
+        raise DataValidationError(
+            f"no cutoff has a full horizon: the first cutoff (position {first}, "
+            f"{timeline[first]!r}) leaves {len(timeline) - 1 - first} row(s) after it but "
+            f"horizon={horizon} needs {horizon}; choose an earlier start"
+        )
+    labels = timeline[list(range(first, last + 1, int(stride)))]
+    # rows of every series up to (and including) every cutoff
+    ends = np.array([[int(ix.searchsorted(c, side="right")) for ix in y_panel.indexes]
+                     for c in labels])  # [n_cutoffs, n_series]
+    if window == "sliding":
+        starts = np.maximum(ends - int(train_length), 0)
+    else:
+        starts = np.zeros_like(ends)
+    return labels, starts, ends
+
+
+def _check_first_window(forecaster, y_panel: Panel, label, starts: np.ndarray,
+                        ends: np.ndarray, window: str, train_length) -> None:
+    """Every series must have the rows the model trains on at the first cutoff."""
+    try:
+        needed = forecaster.min_train_length()
+    except (TypeError, ValueError):  # parameters fit will name
+        needed = 1
+    short = np.flatnonzero(ends - starts < needed)
+    if len(short):
+        i = int(short[0])
+        where = "y" if y_panel.ids[i] is None else f"series {y_panel.ids[i]!r}"
+        hint = (f"; train_length={train_length} is too short" if window == "sliding"
+                and train_length < needed else "; choose a later start")
+        raise DataValidationError(
+            f"at the first cutoff {label!r} {where} has {int(ends[i] - starts[i])} "
+            f"row(s) of training data but {type(forecaster).__name__} needs at least "
+            f"{needed}{hint}"
+        )
 
 
 def _assemble(y_panel: Panel, groups, results, ends, horizon: int) -> pd.DataFrame:
@@ -434,25 +384,31 @@ class ComparisonResult:
         predictions: the long backtest rows of every model, with a leading ``model``
             column (pass it to :func:`~spikecast.backtest.evaluate` for other breakdowns,
             e.g. ``by="step"``).
+        models: ``{name: [fitted forecaster per fit]}`` with ``return_models=True``, else
+            empty.
     """
 
     table: pd.DataFrame
     predictions: pd.DataFrame = field(repr=False)
+    models: dict[str, list] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
         return f"ComparisonResult(table=\n{self.table!r})"
 
 
 def compare(forecasters: Mapping[str, BaseForecaster], y, *,
-            metrics: Sequence = ("mae", "mse", "rmse", "smape"), **backtest_kwargs
-            ) -> ComparisonResult:
+            metrics: Sequence = ("mae", "mse", "rmse", "smape"), season_length: int = 1,
+            return_models: bool = False, **backtest_kwargs) -> ComparisonResult:
     """Backtest several forecasters on the same cutoffs and tabulate them.
 
     Args:
         forecasters: ``{name: forecaster}``; all must have the same ``horizon``.
         y: the data, in any input form.
         metrics: metric names (see :data:`spikecast.metrics.METRICS`) or callables for the
-            table.
+            table; ``"mase"`` is scaled by the in-sample seasonal naive error of ``y`` before
+            the first cutoff (see :func:`~spikecast.backtest.evaluate`).
+        season_length: the period of MASE's seasonal naive scale.
+        return_models: keep the fitted forecasters (``ComparisonResult.models``).
         **backtest_kwargs: passed to :func:`backtest` (``start`` is required).
 
     Returns:
@@ -473,15 +429,17 @@ def compare(forecasters: Mapping[str, BaseForecaster], y, *,
         if not isinstance(est, BaseForecaster):
             raise TypeError(f"forecasters[{name!r}] is a {type(est).__name__}, not a "
                             "spikecast forecaster")
-        horizons[name] = est._check_horizon()
+        est.validate_params()
+        horizons[name] = int(est.horizon)
     if len(set(horizons.values())) > 1:
         raise DataValidationError(
             f"compare needs one horizon for all models, got {horizons}; set the same "
             "horizon= on each"
         )
-    frames, rows = [], {}
+    frames, rows, models = [], {}, {}
     for name, est in forecasters.items():
-        frame = backtest(est, y, **backtest_kwargs)
+        out = backtest(est, y, return_models=return_models, **backtest_kwargs)
+        frame, models[name] = out if return_models else (out, [])
         attrs = dict(frame.attrs)
         frame.insert(0, "model", name)
         frames.append(frame)
@@ -491,11 +449,11 @@ def compare(forecasters: Mapping[str, BaseForecaster], y, *,
         raise DataValidationError("the models were scored on different cutoffs")
     predictions = pd.concat(frames, ignore_index=True)
     predictions.attrs = {}
-    scores = evaluate(predictions, metrics=metrics, by=None).set_index("model")
+    scores = evaluate(predictions, metrics=metrics, by=None, y=y,
+                      season_length=season_length).set_index("model")
     table = scores.loc[list(forecasters)]
-    table["fit_time_s"] = [rows[n]["fit_time_s"] for n in forecasters]
-    table["predict_time_s"] = [rows[n]["predict_time_s"] for n in forecasters]
-    table["n_fits"] = [rows[n]["n_fits"] for n in forecasters]
-    table["n_cutoffs"] = [rows[n]["n_cutoffs"] for n in forecasters]
+    for column in ("fit_time_s", "predict_time_s", "n_fits", "n_cutoffs"):
+        table[column] = [rows[n][column] for n in forecasters]
     table.index.name = "model"
-    return ComparisonResult(table=table, predictions=predictions)
+    return ComparisonResult(table=table, predictions=predictions,
+                            models=models if return_models else {})

@@ -1,5 +1,6 @@
-"""Shared machinery of the classical baselines: parameter checks, one-warning-per-fit
-reporting of statsmodels warnings, and per-(series, column) local models with fallbacks."""
+"""Shared machinery of the classical baselines: the constraints every baseline shares,
+one-warning-per-fit reporting of statsmodels warnings, and per-(series, column) local models
+with fallbacks."""
 
 from __future__ import annotations
 
@@ -10,24 +11,15 @@ import numpy as np
 from sklearn.base import clone
 
 from spikecast.base import BaseForecaster
-from spikecast.data.frames import Panel
+from spikecast.collected_warnings import ignored_by_filters
+from spikecast.data.frames import MISSING_POLICIES, Panel
 from spikecast.exceptions import DataValidationError, ModelError, ModelWarning
+from spikecast.validation import Check, Options
 
 __all__ = ["ModelError", "ModelWarning"]
 
 
-
-
-
-
 # --------------------------------------------------------------------------- helpers
-def check_int(value, name: str, minimum: int = 1) -> int:
-    """``value`` as an ``int`` if it is an integer ``>= minimum``, else a clear error."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise DataValidationError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def where(uid, column, kind: str) -> str:
     """Human-readable location of one column of one series."""
     if kind == "long":
@@ -35,23 +27,6 @@ def where(uid, column, kind: str) -> str:
     if column is None:
         return "all columns" if uid is None else f"series {uid!r}"
     return f"column {column!r}" if uid is None else f"series {uid!r} column {column!r}"
-
-
-def ignored_by_filters(category: type[Warning], message: str) -> bool:
-    """Whether the active warning filters (``warnings.filterwarnings``, pytest's
-    ``filterwarnings``) would ignore a warning of ``category`` with ``message``.
-
-    Warnings are recorded with the ``"always"`` action so that they can be counted; this
-    check keeps the summaries from reporting what the user chose to ignore. Filters tied to
-    a module or line number are not evaluated (they never match here).
-    """
-    for action, msg, cat, module, lineno in warnings.filters:
-        if msg is not None and not msg.match(message):
-            continue
-        if not issubclass(category, cat) or module is not None or lineno:
-            continue
-        return action == "ignore"
-    return False
 
 
 class WarningLog:
@@ -104,22 +79,10 @@ class WarningLog:
 
 # --------------------------------------------------------------------------- base classes
 class BaselineForecaster(BaseForecaster):
-    """Base of the classical baselines: parameters are validated at the start of ``fit``."""
+    """Base of the classical baselines (they use no covariates: ``X`` is accepted for a
+    uniform interface)."""
 
-    def _check_params(self) -> None:
-        """Validate the constructor arguments (raise ``DataValidationError``)."""
-        self._check_horizon()
-
-    def fit(self, y, X=None):
-        """Fit on ``y`` (wide DataFrame, Series, 2-D array or long DataFrame).
-
-        ``X`` is accepted for a uniform interface; the baselines use no covariates.
-
-        Returns:
-            self
-        """
-        self._check_params()
-        return super().fit(y, X)
+    _parameter_constraints = {"missing": [Options(*MISSING_POLICIES)]}
 
 
 class LocalModelForecaster(BaselineForecaster):
@@ -129,6 +92,12 @@ class LocalModelForecaster(BaselineForecaster):
     :meth:`_apply_one` (the fitted parameters on a new 1-D history, without refitting) and
     may override :meth:`_forecast_one`.
     """
+
+    _parameter_constraints = {
+        "fallback": [Check(lambda v: isinstance(v, BaseForecaster),
+                           "a spikecast forecaster instance such as NaiveForecaster(horizon=...)"),
+                     None],
+    }
 
     def _fit_one(self, x: np.ndarray):
         raise NotImplementedError
@@ -140,14 +109,10 @@ class LocalModelForecaster(BaselineForecaster):
         return np.asarray(result.forecast(horizon), dtype=np.float64)
 
     def _check_fallback(self):
+        """An unfitted copy of ``fallback`` with this model's horizon (``None`` without)."""
         fallback = getattr(self, "fallback", None)
         if fallback is None:
             return None
-        if not isinstance(fallback, BaseForecaster):
-            raise DataValidationError(
-                f"fallback must be a spikecast forecaster instance such as "
-                f"NaiveForecaster(horizon={self.horizon}), got {type(fallback).__name__}"
-            )
         fb = clone(fallback)
         if "horizon" in fb.get_params(deep=False):
             fb.set_params(horizon=int(self.horizon))

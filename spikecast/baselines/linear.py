@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.linear_model import Ridge
+from sklearn.utils.validation import check_is_fitted
 
-from spikecast.baselines._base import BaselineForecaster, check_int
+from spikecast.baselines._base import BaselineForecaster
 from spikecast.data.frames import Panel
 from spikecast.exceptions import DataValidationError
+from spikecast.validation import Integral, Interval, Real
 
 __all__ = ["LinearForecaster"]
 
@@ -42,6 +44,12 @@ class LinearForecaster(BaselineForecaster):
         n_windows_: the number of training windows (over all columns and series).
     """
 
+    _parameter_constraints = {
+        "lookback": [Interval(Integral, 1, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "instance_norm": ["boolean"],
+    }
+
     def __init__(self, horizon: int, lookback: int = 96, alpha: float = 1.0,
                  instance_norm: bool = True, missing: str = "raise"):
         self.horizon = horizon
@@ -49,14 +57,6 @@ class LinearForecaster(BaselineForecaster):
         self.alpha = alpha
         self.instance_norm = instance_norm
         self.missing = missing
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        check_int(self.lookback, "lookback")
-        alpha = self.alpha
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.number)) \
-                or not np.isfinite(alpha) or alpha < 0:
-            raise DataValidationError(f"alpha must be a finite number >= 0, got {alpha!r}")
 
     def _min_train_length(self) -> int:
         return int(self.lookback) + int(self.horizon)
@@ -93,8 +93,10 @@ class LinearForecaster(BaselineForecaster):
         self.intercept_ = model.intercept_
         self.n_windows_ = int(design.shape[0])
 
-    def _forecast_windows(self, windows: np.ndarray) -> np.ndarray:
-        """Forecast ``[N, L]`` look-back windows: ``[N, H]``."""
+    def forecast_windows(self, windows: np.ndarray) -> np.ndarray:
+        """Forecast ``[N, lookback]`` look-back windows of single variables: ``[N, horizon]``
+        (the one channel-independent regression, e.g. on windows prepared elsewhere)."""
+        check_is_fitted(self, "coef_")
         windows = np.array(windows, dtype=np.float64)
         if self.instance_norm:
             mu, sd = self._normalise(windows)
@@ -120,7 +122,7 @@ class LinearForecaster(BaselineForecaster):
                 blocks.append(v[len(v) - L:].T)  # [C, L]
         if not blocks:
             return [[] for _ in panels]
-        out = self._forecast_windows(np.concatenate(blocks))
+        out = self.forecast_windows(np.concatenate(blocks))
         result, i = [], 0
         for p in panels:
             forecasts = []

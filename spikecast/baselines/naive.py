@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from spikecast.baselines._base import BaselineForecaster, check_int
+from spikecast.baselines._base import BaselineForecaster
 from spikecast.data.frames import Panel
+from spikecast.validation import Integral, Interval
 
 __all__ = ["NaiveForecaster", "SeasonalNaiveForecaster", "DriftForecaster"]
 
@@ -44,14 +45,15 @@ class SeasonalNaiveForecaster(BaselineForecaster):
         missing: ``"raise"``, ``"interpolate"`` or ``"ffill"`` for NaN values.
     """
 
+    _parameter_constraints = {
+        "season_length": [Interval(Integral, 1, None, closed="left",
+                                   desc="an integer >= 1 (the period in time steps)")],
+    }
+
     def __init__(self, horizon: int, season_length: int, missing: str = "raise"):
         self.horizon = horizon
         self.season_length = season_length
         self.missing = missing
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        check_int(self.season_length, "season_length")
 
     def _min_train_length(self) -> int:
         return int(self.season_length)

@@ -26,23 +26,27 @@ from spikecast.baselines._base import (
     LocalModelForecaster,
     ModelError,
     WarningLog,
-    check_int,
     where,
 )
 from spikecast.data.frames import Panel
-from spikecast.exceptions import DataValidationError
+from spikecast.exceptions import DataValidationError, InvalidParameterError
+from spikecast.validation import Check, Integral, Interval, Options
 
 __all__ = ["ARIMAForecaster", "ETSForecaster", "VARForecaster"]
 
+_NON_NEGATIVE = Interval(Integral, 0, None, closed="left")
 
-def _order(value, name: str, length: int) -> tuple[int, ...]:
-    if not isinstance(value, (tuple, list)) or len(value) != length or any(
-        isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0 for v in value
-    ):
-        raise DataValidationError(
-            f"{name} must be a tuple of {length} non-negative integers, got {value!r}"
-        )
-    return tuple(int(v) for v in value)
+
+def _order(length: int, names: str) -> Check:
+    """A tuple (or list) of ``length`` non-negative integers, e.g. ``(p, d, q)``."""
+    return Check(lambda v: isinstance(v, (tuple, list)) and len(v) == length
+                 and all(_NON_NEGATIVE.is_satisfied_by(x) for x in v),
+                 f"a tuple of {length} non-negative integers {names}")
+
+
+#: ETS component types (statsmodels also takes the long spellings)
+_ETS_COMPONENT = Options(None, "add", "mul", "additive", "multiplicative",
+                         desc="None, 'add' or 'mul'")
 
 
 class ARIMAForecaster(LocalModelForecaster):
@@ -70,6 +74,15 @@ class ARIMAForecaster(LocalModelForecaster):
     without refitting; the series ids of ``y`` must have been seen in ``fit``.
     """
 
+    _parameter_constraints = {
+        "order": [_order(3, "(p, d, q)")],
+        "seasonal_order": [_order(4, "(P, D, Q, s)")],
+        "trend": [Options(None, "n", "c", "t", "ct"),
+                  Check(lambda v: isinstance(v, (list, tuple))
+                        and all(x in (0, 1) for x in v),
+                        "a list of 0/1 trend polynomial coefficients")],
+    }
+
     def __init__(self, horizon: int, order=(1, 0, 0), seasonal_order=(0, 0, 0, 0),
                  trend=None, fallback=None, missing: str = "raise"):
         self.horizon = horizon
@@ -79,19 +92,17 @@ class ARIMAForecaster(LocalModelForecaster):
         self.fallback = fallback
         self.missing = missing
 
-    def _check_params(self) -> None:
-        super()._check_params()
-        _order(self.order, "order", 3)
-        P, D, Q, s = _order(self.seasonal_order, "seasonal_order", 4)
+    def _validate_params_extra(self) -> None:
+        P, D, Q, s = self.seasonal_order
         if (P or D or Q) and s < 2:
-            raise DataValidationError(
+            raise InvalidParameterError(
                 f"seasonal_order={self.seasonal_order!r}: the period s must be >= 2 when "
                 "P, D or Q is set"
             )
 
     def _min_train_length(self) -> int:
-        p, d, q = _order(self.order, "order", 3)
-        P, D, Q, s = _order(self.seasonal_order, "seasonal_order", 4)
+        p, d, q = (int(v) for v in self.order)
+        P, D, Q, s = (int(v) for v in self.seasonal_order)
         return d + s * D + max(p + s * P, q + s * Q, 1) + 1
 
     def _length_hint(self, stage: str) -> str:
@@ -133,6 +144,13 @@ class ETSForecaster(LocalModelForecaster):
     from its first rows (statsmodels' heuristic) and the fitted smoothing parameters.
     """
 
+    _parameter_constraints = {
+        "trend": [_ETS_COMPONENT],
+        "damped_trend": ["boolean"],
+        "seasonal": [_ETS_COMPONENT],
+        "seasonal_periods": [Interval(Integral, 2, None, closed="left"), None],
+    }
+
     def __init__(self, horizon: int, trend=None, damped_trend: bool = False, seasonal=None,
                  seasonal_periods=None, fallback=None, missing: str = "raise"):
         self.horizon = horizon
@@ -143,22 +161,13 @@ class ETSForecaster(LocalModelForecaster):
         self.fallback = fallback
         self.missing = missing
 
-    def _check_params(self) -> None:
-        super()._check_params()
-        for name in ("trend", "seasonal"):
-            value = getattr(self, name)
-            if value not in (None, "add", "mul", "additive", "multiplicative"):
-                raise DataValidationError(
-                    f"{name} must be None, 'add' or 'mul', got {value!r}"
-                )
+    def _validate_params_extra(self) -> None:
         if self.damped_trend and self.trend is None:
-            raise DataValidationError("damped_trend=True needs a trend ('add' or 'mul')")
-        if self.seasonal is not None:
-            if self.seasonal_periods is None:
-                raise DataValidationError(
-                    f"seasonal={self.seasonal!r} needs seasonal_periods (the season length)"
-                )
-            check_int(self.seasonal_periods, "seasonal_periods", minimum=2)
+            raise InvalidParameterError("damped_trend=True needs a trend ('add' or 'mul')")
+        if self.seasonal is not None and self.seasonal_periods is None:
+            raise InvalidParameterError(
+                f"seasonal={self.seasonal!r} needs seasonal_periods (the season length)"
+            )
 
     def _min_train_length(self) -> int:
         if self.seasonal is not None:
@@ -224,20 +233,16 @@ class VARForecaster(BaselineForecaster):
     coefficients to the last ``k_ar`` rows of the new history.
     """
 
+    _parameter_constraints = {
+        "maxlags": [_NON_NEGATIVE, None],
+        "ic": [Options("aic", "bic", "hqic", "fpe"), None],
+    }
+
     def __init__(self, horizon: int, maxlags=None, ic="aic", missing: str = "raise"):
         self.horizon = horizon
         self.maxlags = maxlags
         self.ic = ic
         self.missing = missing
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        if self.maxlags is not None:
-            check_int(self.maxlags, "maxlags", minimum=0)
-        if self.ic not in (None, "aic", "bic", "hqic", "fpe"):
-            raise DataValidationError(
-                f"ic must be 'aic', 'bic', 'hqic', 'fpe' or None, got {self.ic!r}"
-            )
 
     def _needed_rows(self, n_columns: int) -> int:
         """Rows needed for the largest lag order tried: with lag selection (``ic``)

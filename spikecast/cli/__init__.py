@@ -74,7 +74,3 @@ def main(argv: list[str] | None = None) -> int:
     except SpikecastError as err:  # bad input: the message says what to change
         print(f"spikecast: error: {err}", file=sys.stderr)
         return EXIT_USAGE
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

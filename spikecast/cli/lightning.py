@@ -10,13 +10,48 @@ prints as one line) before any training starts.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import torch
+from lightning.pytorch.callbacks import BasePredictionWriter
 from lightning.pytorch.cli import LightningCLI
 
+from spikecast.data.frames import format_forecasts
 from spikecast.data.windows import WindowDataModule
 from spikecast.exceptions import ConfigError, SpikecastError
 from spikecast.models.module import ForecastModule
 
-__all__ = ["ForecastCLI", "run_lightning_cli", "run_command"]
+__all__ = ["ForecastCLI", "ForecastWriter", "run_lightning_cli", "run_command"]
+
+
+class ForecastWriter(BasePredictionWriter):
+    """Write ``spikecast predict``'s forecasts, in the data's original units, as CSV.
+
+    The outputs are unscaled by the data module (:meth:`WindowDataModule.unscale`, the same
+    inverse as ``NeuralForecaster.predict``) and indexed by the time stamps after the end of
+    every series, in the data's form (wide columns, or long ``unique_id, ds, y``).
+
+    Args:
+        path: the CSV file (default: ``forecasts.csv`` in the trainer's ``default_root_dir``).
+    """
+
+    def __init__(self, path: str | None = None):
+        super().__init__(write_interval="epoch")
+        self.path = path
+        self.written: Path | None = None
+
+    def write_on_epoch_end(self, trainer, pl_module, predictions, batch_indices) -> None:
+        """Unscale, format and write every forecast of the predict epoch."""
+        datamodule = trainer.datamodule
+        values = pl_module.point_of(datamodule.unscale(torch.cat(predictions)))
+        frame = format_forecasts(datamodule.panel, list(values), datamodule.target_columns,
+                                 datamodule.horizon)
+        path = Path(self.path or Path(trainer.default_root_dir) / "forecasts.csv")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(path, index=datamodule.panel.kind != "long")
+        self.written = path
+        print(f"spikecast predict: wrote {len(values)} forecast(s) of {datamodule.horizon} "
+              f"steps to {path}")
 
 
 class ForecastCLI(LightningCLI):
@@ -29,6 +64,12 @@ class ForecastCLI(LightningCLI):
         parser.link_arguments("data.num_channels", "model.input_size", apply_on="instantiate")
         parser.link_arguments("data.target_positions", "model.target_positions",
                               apply_on="instantiate")
+
+    def before_predict(self) -> None:
+        """Write the forecasts (a :class:`ForecastWriter`) unless the config adds its own
+        prediction writer."""
+        if not any(isinstance(c, BasePredictionWriter) for c in self.trainer.callbacks):
+            self.trainer.callbacks.append(ForecastWriter())
 
     def instantiate_classes(self) -> None:
         """Build the data module, model and trainer; a bad value in the config (unknown

@@ -24,6 +24,7 @@ _LAZY = {
     "ratio_borders": "spikecast.data.splits",
     "split_frame": "spikecast.data.splits",
     "scale_by_train": "spikecast.data.splits",
+    "StandardScaler": "spikecast.data.scaling",
 }
 
 

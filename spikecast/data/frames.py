@@ -40,6 +40,7 @@ __all__ = [
     "to_panel",
     "future_index",
     "forecasts_to_output",
+    "format_forecasts",
     "MISSING_POLICIES",
     "LONG_COLUMNS",
 ]
@@ -102,11 +103,31 @@ class Panel:
             freqs=self.freqs,
         )
 
-    def head(self, n_rows: list[int]) -> Panel:
-        """A panel with the first ``n_rows[i]`` rows of series ``i``."""
+    def resolve_targets(self, target, default: list[str] | None = None) -> list[str]:
+        """The names of the columns ``target`` selects (a name, a position-like label, or a
+        list of them); ``None`` selects ``default`` (all columns when not given).
+
+        Raises:
+            DataValidationError: a name that is not a column, or an empty selection.
+        """
+        if target is None:
+            return list(self.columns if default is None else default)
+        names = [target] if isinstance(target, (str, int, np.integer)) else list(target)
+        names = [str(t) for t in names]
+        missing = [t for t in names if t not in self.columns]
+        if missing:
+            raise DataValidationError(
+                f"target column(s) {missing} not found; available columns: {self.columns}"
+            )
+        if not names:
+            raise DataValidationError("target selects no column")
+        return names
+
+    def slice_rows(self, starts, ends) -> Panel:
+        """A panel with rows ``starts[i]:ends[i]`` of series ``i`` (views, no copies)."""
         return Panel(
-            values=[v[:n] for v, n in zip(self.values, n_rows)],
-            indexes=[ix[:n] for ix, n in zip(self.indexes, n_rows)],
+            values=[v[int(a):int(b)] for v, a, b in zip(self.values, starts, ends)],
+            indexes=[ix[int(a):int(b)] for ix, a, b in zip(self.indexes, starts, ends)],
             ids=self.ids,
             columns=self.columns,
             kind=self.kind,
@@ -456,3 +477,18 @@ def forecasts_to_output(panel: Panel, forecasts: list[np.ndarray], columns: list
         for uid, ix, f in zip(panel.ids, indexes, forecasts)
     ]
     return pd.concat(parts, ignore_index=True)
+
+
+def format_forecasts(panel: Panel, forecasts: list[np.ndarray], columns: list[str],
+                     horizon: int):
+    """Forecasts that continue every series of ``panel`` (``[horizon, len(columns)]`` each)
+    in the panel's input form, indexed by the future time stamps.
+
+    Raises:
+        DataValidationError: a series without a regular frequency (no future time stamps).
+    """
+    indexes = [
+        future_index(ix, freq, horizon, what=f"series {uid!r}" if uid is not None else "y")
+        for ix, freq, uid in zip(panel.indexes, panel.freqs, panel.ids)
+    ]
+    return forecasts_to_output(panel, forecasts, columns, indexes)

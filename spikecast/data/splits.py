@@ -22,8 +22,9 @@ under P1 (12 / 4 / 4 months), ratios otherwise. Ratio splits follow the deep-for
 reference code: ``num_train = int(n * r_train)``, ``num_test = int(n * r_test)``,
 ``num_val = n - num_train - num_test``.
 
-:func:`scale_by_train` standardises with a scikit-learn ``StandardScaler`` fitted on the
-training rows only (population standard deviation, as the P1 reference code).
+:func:`scale_by_train` standardises with spikecast's one scaler
+(:class:`spikecast.data.scaling.StandardScaler`, scikit-learn's) fitted on the training rows
+only (population standard deviation, as the P1 reference code).
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.preprocessing import StandardScaler
 
+from spikecast.data.scaling import StandardScaler
 from spikecast.exceptions import DataValidationError
 
 __all__ = [

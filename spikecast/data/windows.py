@@ -20,12 +20,15 @@ import lightning.pytorch as pl
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 
 from spikecast.data.frames import Panel, to_panel
+from spikecast.data.scaling import StandardScaler
 from spikecast.exceptions import DataValidationError
 
-__all__ = ["WindowDataset", "WindowDataModule", "RowSplit", "count_windows", "StandardScaler"]
+__all__ = ["WindowDataset", "WindowDataModule", "RowSplit", "count_windows", "StandardScaler",
+           "held_out_rows", "min_training_rows", "last_windows", "spread_windows",
+           "unscale_forecasts"]
 
 
 def count_windows(length: int, lookback: int, horizon: int, stride: int = 1) -> int:
@@ -42,41 +45,6 @@ class RowSplit:
     train_end: int
     val_end: int
     test_end: int
-
-
-class StandardScaler:
-    """Per-column standardisation whose statistics come from training rows only.
-
-    A column with zero spread keeps scale 1, so constant series stay finite.
-    """
-
-    def __init__(self, mean: np.ndarray, std: np.ndarray):
-        self.mean = np.asarray(mean, dtype=np.float64)
-        self.std = np.asarray(std, dtype=np.float64)
-
-    @classmethod
-    def fit(cls, blocks: list[np.ndarray]) -> StandardScaler:
-        """Fit on the concatenation of ``blocks`` (each ``[rows, C]``)."""
-        stacked = np.concatenate(blocks, axis=0)
-        mean = stacked.mean(axis=0)
-        std = stacked.std(axis=0)
-        # relative test: data of any magnitude (1e-12 or 1e12) is standardised; only a
-        # column constant up to rounding keeps scale 1
-        std = np.where((std > 0) & (std > 1e-12 * np.abs(mean)), std, 1.0)
-        return cls(mean, std)
-
-    @classmethod
-    def identity(cls, n_columns: int) -> StandardScaler:
-        """A scaler that leaves values unchanged."""
-        return cls(np.zeros(n_columns), np.ones(n_columns))
-
-    def transform(self, values: np.ndarray, columns=slice(None)) -> np.ndarray:
-        """Scale ``values`` (``[..., C]``; ``columns`` picks the statistics to use)."""
-        return (values - self.mean[columns]) / self.std[columns]
-
-    def inverse_transform(self, values: np.ndarray, columns=slice(None)) -> np.ndarray:
-        """Undo :meth:`transform`."""
-        return values * self.std[columns] + self.mean[columns]
 
 
 class EpochShuffleSampler(Sampler[int]):
@@ -134,8 +102,9 @@ class WindowDataset(Dataset):
         return x, y.index_select(1, self.target_positions)
 
 
-def _rows(size, n: int, what: str) -> int:
-    """``size`` as a number of rows of an ``n``-row series (fraction or count)."""
+def held_out_rows(size, n: int, what: str = "val_size") -> int:
+    """``size`` as a number of rows of an ``n``-row series: a fraction (rounded to the
+    nearest row) or a count. The one rule for the rows a ``"ratio"`` split holds out."""
     if isinstance(size, bool) or size is None:
         raise DataValidationError(f"{what} must be a fraction in [0, 1) or a row count")
     if isinstance(size, float):
@@ -145,6 +114,58 @@ def _rows(size, n: int, what: str) -> int:
     if int(size) < 0:
         raise DataValidationError(f"{what}={size} must not be negative")
     return int(size)
+
+
+def min_training_rows(lookback: int, horizon: int, val_size=0, test_size=0) -> int:
+    """The fewest rows a series needs for one training window (``lookback + horizon``
+    rows) once ``val_size`` and ``test_size`` rows (:func:`held_out_rows`) are held out."""
+    need = int(lookback) + int(horizon)
+    n = need
+    while n - held_out_rows(val_size, n) - held_out_rows(test_size, n, "test_size") < need:
+        n += 1
+    return n
+
+
+def last_windows(panel: Panel, lookback: int, scaler: StandardScaler) -> torch.Tensor:
+    """The last ``lookback`` rows of every series, scaled: ``[n_series, lookback, C]``.
+
+    Raises:
+        DataValidationError: a series is shorter than ``lookback`` (named in the message).
+    """
+    for uid, v in zip(panel.ids, panel.values):
+        if len(v) < lookback:
+            where = f"series {uid!r}" if uid is not None else "y"
+            raise DataValidationError(
+                f"{where} has {len(v)} rows but predict needs the last lookback={lookback}"
+            )
+    block = scaler.transform_columns(np.stack([v[len(v) - lookback:] for v in panel.values]))
+    return torch.as_tensor(np.ascontiguousarray(block), dtype=torch.float32)
+
+
+def spread_windows(panel: Panel, lookback: int, scaler: StandardScaler,
+                   max_windows: int, what: str = "spread_windows") -> torch.Tensor:
+    """Up to ``max_windows`` input windows spread evenly over all series, scaled:
+    ``[N, lookback, C]`` (e.g. to measure what a model costs on typical inputs); ``what``
+    names the caller in the error for series that are too short."""
+    starts = [(i, s) for i, v in enumerate(panel.values) for s in range(len(v) - lookback + 1)]
+    if not starts:
+        raise DataValidationError(f"{what} needs series of at least lookback={lookback} rows")
+    pick = np.linspace(0, len(starts) - 1, min(max_windows, len(starts))).round()
+    block = np.stack([panel.values[i][s:s + lookback] for i, s in
+                      (starts[int(k)] for k in pick)])
+    return torch.as_tensor(np.ascontiguousarray(scaler.transform_columns(block)),
+                           dtype=torch.float32)
+
+
+def unscale_forecasts(out, scaler: StandardScaler, target_positions: list[int]) -> np.ndarray:
+    """Model outputs ``[N, H, n_targets]`` (or ``[N, H, n_targets, Q]`` quantiles) in the
+    targets' original units: the one inverse of the window scaling, shared by
+    ``NeuralForecaster.predict`` and ``spikecast predict``."""
+    out = out.detach().double().cpu().numpy() if isinstance(out, torch.Tensor) else out
+    if out.ndim == 4:  # quantiles: every quantile column is scaled like its target
+        return np.stack([scaler.inverse_transform_columns(out[..., q], target_positions)
+                         for q in range(out.shape[-1])], axis=-1)
+    return scaler.inverse_transform_columns(out, target_positions)
 
 
 def _read_csv(path: str) -> pd.DataFrame:
@@ -227,22 +248,15 @@ class WindowDataModule(pl.LightningDataModule):
             elif isinstance(data, str):
                 from spikecast.data.datasets import load_dataset
 
-                data = load_dataset(data, data_dir=self.data_dir)
+                # downloads happen in prepare_data (one process under DDP), not here
+                data = load_dataset(data, data_dir=self.data_dir, download=False)
             self._panel = to_panel(data, missing=self.missing, what="data")
         return self._panel
 
     @property
     def target_columns(self) -> list[str]:
-        """Names of the forecast columns."""
-        if self.target is None:
-            return list(self.panel.columns)
-        names = [self.target] if isinstance(self.target, str) else list(self.target)
-        missing = [t for t in names if t not in self.panel.columns]
-        if missing:
-            raise DataValidationError(
-                f"target column(s) {missing} not found; available: {self.panel.columns}"
-            )
-        return names
+        """Names of the forecast columns (:meth:`Panel.resolve_targets` of ``target``)."""
+        return self.panel.resolve_targets(self.target)
 
     @property
     def target_positions(self) -> list[int]:
@@ -272,8 +286,8 @@ class WindowDataModule(pl.LightningDataModule):
                             horizon=self.horizon)
                 splits.append(RowSplit(b.train.stop, b.val.stop, b.test.stop))
                 continue
-            n_val = _rows(self.val_size, n, "val_size")
-            n_test = _rows(self.test_size, n, "test_size")
+            n_val = held_out_rows(self.val_size, n, "val_size")
+            n_test = held_out_rows(self.test_size, n, "test_size")
             train_end = n - n_val - n_test
             if count_windows(train_end, self.lookback, self.horizon) < 1:
                 where = f"series {uid!r}" if uid is not None else "the data"
@@ -290,19 +304,32 @@ class WindowDataModule(pl.LightningDataModule):
         return self.data if isinstance(self.data, str) else None
 
     # ---------------------------------------------------------------- Lightning hooks
+    def prepare_data(self) -> None:
+        """Download the dataset's file if ``data`` names a dataset whose file is missing
+        (Lightning calls this in one process per node, before :meth:`setup`)."""
+        data = self.data
+        if not isinstance(data, str) or data.lower().endswith(".csv"):
+            return
+        from spikecast.data.datasets import dataset_card
+        from spikecast.data.download import download_dataset
+
+        if dataset_card(data)["source"] == "url":
+            download_dataset(data, self.data_dir)
+
     def setup(self, stage: str | None = None) -> None:
         """Fit the scaler on training rows and index the windows of every part."""
         if self._prepared:
             return
         panel, splits = self.panel, self.row_splits()
         if self.scale:
-            self.scaler = StandardScaler.fit(
-                [v[: s.train_end] for v, s in zip(panel.values, splits)]
+            self.scaler = StandardScaler().fit(
+                np.concatenate([v[: s.train_end] for v, s in zip(panel.values, splits)])
             )
         else:
             self.scaler = StandardScaler.identity(panel.n_columns)
         self.series = [
-            torch.as_tensor(self.scaler.transform(v), dtype=torch.float32) for v in panel.values
+            torch.as_tensor(self.scaler.transform_columns(v), dtype=torch.float32)
+            for v in panel.values
         ]
         span = self.lookback + self.horizon
         parts = {"train": [], "val": [], "test": []}
@@ -351,10 +378,14 @@ class WindowDataModule(pl.LightningDataModule):
         return DataLoader(self._dataset("test"), batch_size=self.batch_size,
                           num_workers=self.num_workers)
 
+    def unscale(self, out) -> np.ndarray:
+        """Forecasts of the model on :meth:`predict_dataloader` in original units
+        (:func:`unscale_forecasts` with this module's scaler and targets)."""
+        self.setup()
+        return unscale_forecasts(out, self.scaler, self.target_positions)
+
     def predict_dataloader(self) -> DataLoader:
         """The last ``lookback`` rows of every series, to forecast beyond its end."""
         self.setup()
-        last = [[sid, len(s) - self.lookback] for sid, s in enumerate(self.series)]
-        ds = WindowDataset(self.series, torch.as_tensor(last, dtype=torch.long),
-                           self.lookback, 0, self.target_positions)
-        return DataLoader(ds, batch_size=self.batch_size)
+        windows = last_windows(self.panel, self.lookback, self.scaler)
+        return DataLoader(TensorDataset(windows), batch_size=self.batch_size)

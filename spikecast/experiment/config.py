@@ -34,6 +34,8 @@ from pathlib import Path
 
 import yaml
 
+from spikecast.backtest.params import check_backtest_params
+from spikecast.exceptions import InvalidParameterError
 from spikecast.experiment.registry import MODELS, ConfigError, build_model, model_params
 
 __all__ = ["BacktestSpec", "load_spec", "spec_from_dict", "read_yaml", "DEFAULT_METRICS"]
@@ -164,20 +166,14 @@ def _dataset(section: dict, where: str) -> dict:
 def _backtest(section: dict, where: str) -> dict:
     from spikecast.metrics import METRICS
 
-    start = section["start"]
-    if isinstance(start, bool) or not isinstance(start, (int, float, str)):
-        raise ConfigError(f"{where}.start must be a fraction (0.75), a row position or a "
-                          f"date, got {start!r}")
-    refit = section.get("refit", False)
-    if not isinstance(refit, bool):
-        refit = _int(refit, f"{where}.refit (true, false or refit every k cutoffs)")
-    n_jobs = section.get("n_jobs", 1)
-    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int)
-                               or n_jobs == 0):
-        raise ConfigError(f"{where}.n_jobs must be a positive integer or -1, got {n_jobs!r}")
-    window = section.get("window", "expanding")
-    if window not in ("expanding", "sliding"):
-        raise ConfigError(f"{where}.window must be 'expanding' or 'sliding', got {window!r}")
+    settings = {"start": section["start"], "stride": section.get("stride", 1),
+                "window": section.get("window", "expanding"),
+                "train_length": section.get("train_length"),
+                "refit": section.get("refit", False), "n_jobs": section.get("n_jobs", 1)}
+    try:  # the rules backtest() applies; its messages start with the key
+        check_backtest_params(**settings)
+    except InvalidParameterError as err:
+        raise ConfigError(f"{where}.{err}") from err
     metrics = section.get("metrics", list(DEFAULT_METRICS))
     valid = sorted({*METRICS, "mase"})
     if isinstance(metrics, str):
@@ -188,13 +184,7 @@ def _backtest(section: dict, where: str) -> dict:
     if unknown:
         raise ConfigError(f"{where}.metrics: unknown metric(s) {unknown}; valid: {valid}")
     return {"horizon": _int(section["horizon"], f"{where}.horizon"),
-            "start": start,
-            "stride": _int(section.get("stride", 1), f"{where}.stride"),
-            "window": window,
-            "train_length": _int(section.get("train_length"), f"{where}.train_length",
-                                 allow_none=True),
-            "refit": refit,
-            "n_jobs": n_jobs,
+            **settings,
             "metrics": [m.lower() for m in metrics],
             "season_length": _int(section.get("season_length", 1),
                                   f"{where}.season_length")}

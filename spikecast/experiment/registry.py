@@ -2,7 +2,8 @@
 
 ``spikecast backtest`` configs and ``spikecast demo`` name their models with the keys of
 :data:`MODELS` (``"neural"``, ``"naive"``, ``"seasonal_naive"``, ...) and give the
-constructor's keyword arguments; :func:`build_model` checks both and says exactly what is
+constructor's keyword arguments; :func:`build_model` checks both (the arguments against the
+forecaster's declared constraints, :mod:`spikecast.validation`) and says exactly what is
 wrong. The classes are imported on first use, so listing names does not load torch.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 
-from spikecast.exceptions import ConfigError
+from spikecast.exceptions import ConfigError, InvalidParameterError
 
 __all__ = ["MODELS", "ConfigError", "model_class", "model_params", "build_model"]
 
@@ -47,7 +48,8 @@ def model_params(name: str) -> list[str]:
 
 
 def build_model(name: str, params: dict | None = None, *, where: str = "model"):
-    """An unfitted forecaster ``MODELS[name](**params)``, its arguments checked first.
+    """An unfitted forecaster ``MODELS[name](**params)``, its arguments checked as ``fit``
+    checks them (``validate_params``), so a bad value fails before any data is loaded.
 
     Args:
         name: a key of :data:`MODELS`.
@@ -55,8 +57,8 @@ def build_model(name: str, params: dict | None = None, *, where: str = "model"):
         where: how error messages refer to this model (e.g. ``"models[2] (ts_lif)"``).
 
     Raises:
-        ConfigError: unknown model name, unknown parameter, unknown encoder of a neural
-            model, or a constructor that rejects the arguments.
+        ConfigError: unknown model name, unknown parameter, an invalid parameter value (the
+            message names it and what is valid), or a constructor that rejects the arguments.
     """
     cls = model_class(name)
     params = dict(params or {})
@@ -66,18 +68,12 @@ def build_model(name: str, params: dict | None = None, *, where: str = "model"):
         raise ConfigError(
             f"{where}: model {name!r} has no parameter(s) {unknown}; valid parameters: {valid}"
         )
-    if name == "neural":
-        # NeuralForecaster checks its architecture and neuron only in fit; fail before any
-        # training starts
-        from spikecast.models import architectures
-        from spikecast.models.module import DEFAULT_ENCODER
-
-        try:
-            arch = architectures.resolve(params.get("encoder", DEFAULT_ENCODER))
-            arch.check_neuron(params.get("neuron") or arch.default_neuron)
-        except ValueError as err:
-            raise ConfigError(f"{where}: {err}") from err
     try:
-        return cls(**params)
+        model = cls(**params)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"{where}: {name} rejected its parameters: {err}") from err
+    try:
+        model.validate_params()
+    except InvalidParameterError as err:
+        raise ConfigError(f"{where}: {err}") from err
+    return model

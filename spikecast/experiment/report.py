@@ -1,7 +1,7 @@
 """Turn a :class:`~spikecast.backtest.ComparisonResult` into a ranked table and files.
 
-Shared by ``spikecast backtest`` and ``spikecast demo``: MASE next to the comparison's
-metrics, the models' cost columns, a ranking, and the outputs (metrics and predictions as
+Shared by ``spikecast backtest`` and ``spikecast demo``: the comparison's metrics, the
+models' cost columns, a ranking, and the outputs (metrics and predictions as
 CSV, a markdown table, a forecast plot and an error-by-step plot), each written atomically
 so that a reader never sees half a file.
 """
@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from spikecast import metrics as _metrics
 from spikecast._atomic import atomic_path
 from spikecast.exceptions import DataValidationError
 
@@ -25,35 +24,14 @@ _SHOWN = ("mae", "mse", "rmse", "smape", "mape", "mase", "r2", "rse", "fit_time_
           "predict_time_s", "params", "energy_nj", "energy_ratio")
 
 
-def _mase(predictions: pd.DataFrame, y: pd.DataFrame, season_length: int) -> pd.Series:
-    """MASE per model: every series' MAE over all cutoffs divided by the in-sample MAE of
-    the seasonal naive forecast on the data up to the first cutoff, averaged over series."""
-    first = predictions["cutoff"].min()
-    history = y.loc[:first]
-    scores = {}
-    try:
-        for model, rows in predictions.groupby("model", sort=False):
-            per_series = [_metrics.mase(g["y"].to_numpy(), g["y_pred"].to_numpy(),
-                                        history[uid].to_numpy(), season_length)
-                          for uid, g in rows.groupby("unique_id", sort=False)]
-            scores[model] = float(np.mean(per_series))
-    except ValueError as err:  # too little history for the season, or a constant series
-        raise DataValidationError(
-            f"mase with season_length={season_length} on the {len(history)} rows before the "
-            f"first cutoff: {err}; change the season length or the start, or drop mase "
-            "from the metrics") from err
-    return pd.Series(scores)
-
-
-def ranked_table(result, y: pd.DataFrame, *, metrics=("mae", "mse", "smape", "mase"),
-                 season_length: int = 1, costs: dict | None = None) -> pd.DataFrame:
+def ranked_table(result, *, metrics=("mae", "mse", "smape", "mase"),
+                 costs: dict | None = None) -> pd.DataFrame:
     """One row per model, best first.
 
     Args:
-        result: the :class:`~spikecast.backtest.ComparisonResult` of ``compare`` on ``y``.
-        y: the wide data the comparison ran on (for MASE's in-sample scale).
-        metrics: the metrics to show; ``"mase"`` is computed here with ``season_length``.
-        season_length: period of the seasonal naive forecast that scales MASE.
+        result: the :class:`~spikecast.backtest.ComparisonResult` of ``compare`` (with the
+            ``metrics`` in its table).
+        metrics: the metrics to show; the first of ``"mase"`` or ``metrics[0]`` ranks.
         costs: ``{model: {"params": ..., "energy_nj": ..., "energy_ratio": ...}}`` for the
             models whose cost was measured (neural ones); the others show no cost.
 
@@ -63,8 +41,10 @@ def ranked_table(result, y: pd.DataFrame, *, metrics=("mae", "mse", "smape", "ma
         ``n_fits``, ``n_cutoffs`` and the cost columns.
     """
     table = result.table.copy()
-    if "mase" in metrics:
-        table["mase"] = _mase(result.predictions, y, season_length)
+    missing = [m for m in metrics if m not in table.columns]
+    if missing:
+        raise DataValidationError(f"ranked_table: the comparison has no {missing} column(s); "
+                                  f"run compare with metrics={list(metrics)}")
     for column in ("params", "energy_nj", "energy_ratio"):
         table[column] = [((costs or {}).get(m) or {}).get(column, np.nan) for m in table.index]
     key = "mase" if "mase" in metrics else metrics[0]
