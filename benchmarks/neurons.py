@@ -41,6 +41,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -89,42 +90,7 @@ def build_case(name: str, impl: str, T: int, n: int, dtype, device):
     torch.manual_seed(0)
     x = (torch.randn(T, batch, FEATURES, dtype=dtype, device=device) + 0.5).requires_grad_()
     gy = torch.randn(T, batch, FEATURES, dtype=dtype, device=device)
-    if name in NEURON_NAMES:
-        backend = "reference" if impl == "reference" else "fused"
-        module = neurons.build(name, num_features=FEATURES, backend=backend).to(device, dtype)
-        kernel = "torch" if impl == "fused-torch" else None
-
-        def forward():
-            with fused.use_kernel(kernel):
-                return module(x)
-    elif name in ("gru", "lstm"):
-        cls = nn.GRU if name == "gru" else nn.LSTM
-        module = cls(FEATURES, FEATURES).to(device, dtype)
-
-        def forward():
-            return module(x)[0]
-    elif name == "spikingjelly_lif":
-        from spikingjelly.activation_based import neuron as sj_neuron
-        from spikingjelly.activation_based import surrogate as sj_surrogate
-        module = sj_neuron.LIFNode(tau=2.0, surrogate_function=sj_surrogate.ATan(),
-                                   step_mode="m").to(device, dtype)
-
-        def forward():
-            module.reset()
-            return module(x)
-    elif name == "snntorch_leaky":
-        import snntorch
-        module = snntorch.Leaky(beta=0.5).to(device, dtype)
-
-        def forward():
-            mem = torch.zeros_like(x[0])
-            spikes = []
-            for x_t in x.unbind(0):  # unbind, not x[t]: see docs/benchmarks.md
-                spk, mem = module(x_t, mem)
-                spikes.append(spk)
-            return torch.stack(spikes)
-    else:
-        raise ValueError(f"unknown case {name!r}")
+    module, forward = _case_forward(name, impl, x, dtype, device)
 
     def run():
         y = forward()
@@ -134,6 +100,59 @@ def build_case(name: str, impl: str, T: int, n: int, dtype, device):
             p.grad = None
 
     return run
+
+
+Forward = Callable[[], torch.Tensor]
+
+
+def _case_forward(name: str, impl: str, x: torch.Tensor, dtype,
+                  device) -> tuple[nn.Module, Forward]:
+    """The module of case ``name`` (built on ``device`` in ``dtype``) and its pass over ``x``."""
+    if name in NEURON_NAMES:
+        backend = "reference" if impl == "reference" else "fused"
+        neuron = neurons.build(name, num_features=FEATURES, backend=backend).to(device, dtype)
+        kernel = "torch" if impl == "fused-torch" else None
+
+        def forward_neuron():
+            with fused.use_kernel(kernel):
+                return neuron(x)
+        return neuron, forward_neuron
+    if name in ("gru", "lstm"):
+        cls = nn.GRU if name == "gru" else nn.LSTM
+        rnn = cls(FEATURES, FEATURES).to(device, dtype)
+
+        def forward_rnn():
+            return rnn(x)[0]
+        return rnn, forward_rnn
+    return _external_case_forward(name, x, dtype, device)
+
+
+def _external_case_forward(name: str, x: torch.Tensor, dtype,
+                           device) -> tuple[nn.Module, Forward]:
+    """:func:`_case_forward` for the other libraries' neurons (imported only when asked)."""
+    if name == "spikingjelly_lif":
+        from spikingjelly.activation_based import neuron as sj_neuron
+        from spikingjelly.activation_based import surrogate as sj_surrogate
+        node = sj_neuron.LIFNode(tau=2.0, surrogate_function=sj_surrogate.ATan(),
+                                 step_mode="m").to(device, dtype)
+
+        def forward_node():
+            node.reset()
+            return node(x)
+        return node, forward_node
+    if name == "snntorch_leaky":
+        import snntorch
+        leaky = snntorch.Leaky(beta=0.5).to(device, dtype)
+
+        def forward_leaky():
+            mem = torch.zeros_like(x[0])
+            spikes = []
+            for x_t in x.unbind(0):  # unbind, not x[t]: see docs/benchmarks.md
+                spk, mem = leaky(x_t, mem)
+                spikes.append(spk)
+            return torch.stack(spikes)
+        return leaky, forward_leaky
+    raise ValueError(f"unknown case {name!r}")
 
 
 def _sync(device) -> None:
@@ -160,7 +179,10 @@ def time_case(run, device, repeats: int, budget: float) -> tuple[float, int]:
 # ----------------------------------------------------------------------------- memory
 def _status_kib(field: str) -> int:
     text = Path("/proc/self/status").read_text()
-    return int(re.search(rf"{field}:\s+(\d+)", text).group(1))
+    found = re.search(rf"{field}:\s+(\d+)", text)
+    if found is None:
+        raise RuntimeError(f"/proc/self/status has no {field} line")
+    return int(found.group(1))
 
 
 def _trim() -> None:
@@ -383,19 +405,7 @@ def main(argv=None) -> int:
                       args.threads)
         return 0
     torch.set_num_threads(args.threads)
-    baselines = available_baselines() if args.baselines is None else args.baselines
-    points = [(T, n) for T in args.T for n in args.sizes]
-    if not args.no_target and (TARGET_T, TARGET_N) not in points:
-        points.append((TARGET_T, TARGET_N))
-    cases = []
-    for T, n in points:
-        for name in args.neurons:
-            cases += [{"name": name, "impl": impl, "T": T, "n": n}
-                      for impl in implementations(args.device)
-                      if args.impls is None or impl in args.impls]
-        cases += [{"name": b, "impl": "torch", "T": T, "n": n} for b in baselines
-                  if b not in ("gru", "lstm") or T * n <= args.rnn_max_steps]
-
+    cases = build_cases(args)
     rows = []
     for c in cases:
         run = build_case(c["name"], c["impl"], c["T"], c["n"], args.torch_dtype, args.device)
@@ -426,15 +436,39 @@ def main(argv=None) -> int:
         flag = "" if met is None else ("  MET" if met else "  MISSED")
         print(f"{goal}: {value}{flag}")
     if args.markdown:
-        lines = [f"Environment: {json.dumps(env)}",
-                 f"Command: `python {' '.join(sys.argv)}`", "",
-                 f"dtype {args.dtype}, device {args.device}, {args.threads} threads, best of "
-                 f"up to {args.repeats} runs; copy bandwidth {bandwidth / 1e9:.1f} GB/s.", ""]
-        lines += markdown_rows(rows) + ["", "| target | measured | met |", "|---|---|---|"]
-        lines += [f"| {g} | {v} | {'' if m is None else ('yes' if m else 'no')} |"
-                  for g, v, m in goals]
-        args.markdown.write_text("\n".join(lines) + "\n")
+        write_markdown(args, rows, env, bandwidth, goals)
     return 0
+
+
+def build_cases(args) -> list[dict]:
+    """Every case to time: each grid point (plus the target point unless ``--no-target``)
+    for each neuron and implementation, then the baselines (the RNNs only up to
+    ``--rnn-max-steps``)."""
+    baselines = available_baselines() if args.baselines is None else args.baselines
+    points = [(T, n) for T in args.T for n in args.sizes]
+    if not args.no_target and (TARGET_T, TARGET_N) not in points:
+        points.append((TARGET_T, TARGET_N))
+    cases = []
+    for T, n in points:
+        for name in args.neurons:
+            cases += [{"name": name, "impl": impl, "T": T, "n": n}
+                      for impl in implementations(args.device)
+                      if args.impls is None or impl in args.impls]
+        cases += [{"name": b, "impl": "torch", "T": T, "n": n} for b in baselines
+                  if b not in ("gru", "lstm") or T * n <= args.rnn_max_steps]
+    return cases
+
+
+def write_markdown(args, rows: list[dict], env: dict, bandwidth: float, goals) -> None:
+    """The ``--markdown`` report: environment, command, settings, the table, the targets."""
+    lines = [f"Environment: {json.dumps(env)}",
+             f"Command: `python {' '.join(sys.argv)}`", "",
+             f"dtype {args.dtype}, device {args.device}, {args.threads} threads, best of "
+             f"up to {args.repeats} runs; copy bandwidth {bandwidth / 1e9:.1f} GB/s.", ""]
+    lines += markdown_rows(rows) + ["", "| target | measured | met |", "|---|---|---|"]
+    lines += [f"| {g} | {v} | {'' if m is None else ('yes' if m else 'no')} |"
+              for g, v, m in goals]
+    args.markdown.write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

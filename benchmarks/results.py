@@ -40,7 +40,7 @@ import pandas as pd
 import torch
 
 from spikecast import metrics
-from spikecast._atomic import atomic_path
+from spikecast.atomic import atomic_path
 from spikecast.baselines import ETSForecaster, LinearForecaster
 from spikecast.experiment.report import pipe_table
 from spikecast.models.efficiency import measure_costs

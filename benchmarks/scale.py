@@ -208,9 +208,10 @@ def machine() -> dict:
 
     import spikecast
 
-    info = {"python": platform.python_version(), "torch": torch.__version__,
-            "spikecast": os.path.dirname(spikecast.__file__),
-            "cpus": os.cpu_count(), "load_average": os.getloadavg()}
+    info: dict[str, object] = {
+        "python": platform.python_version(), "torch": torch.__version__,
+        "spikecast": os.path.dirname(spikecast.__file__),
+        "cpus": os.cpu_count(), "load_average": os.getloadavg()}
     try:
         with open("/proc/cpuinfo") as handle:
             info["cpu"] = next(line.split(":", 1)[1].strip() for line in handle

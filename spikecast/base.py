@@ -97,11 +97,14 @@ class BaseForecaster(BaseEstimator):
         return ForecasterTags()
 
     def min_train_length(self) -> int:
-        """The fewest rows a training series may have with the current parameters."""
+        """The fewest rows a training series may have with the current parameters (a lower
+        bound where the need also depends on the data, e.g. a VAR's on its number of
+        columns: ``fit`` then says exactly how many rows are needed)."""
         return int(self._min_train_length())
 
     def min_predict_length(self) -> int:
-        """The fewest rows of history a forecast needs with the current parameters."""
+        """The fewest rows of history a forecast needs with the current parameters (and,
+        once fitted, the learned state, e.g. a VAR's lag order)."""
         return int(self._min_predict_length())
 
     # ----------------------------------------------------------------- subclass hooks
@@ -129,9 +132,12 @@ class BaseForecaster(BaseEstimator):
         return (f"the fewest rows {name} can {stage} on with these parameters; pass a "
                 "longer series")
 
-    def _fit(self, panel: Panel, **fit_params) -> None:
-        """Learn from ``panel`` (all columns; the targets are ``self.target_positions_``);
-        ``fit_params`` are the extra keyword arguments a subclass's ``fit`` accepts."""
+    def _fit(self, panel: Panel) -> None:
+        """Learn from ``panel`` (all columns; the targets are ``self.target_positions_``).
+
+        A subclass whose ``fit`` takes fit-time arguments (``ckpt_path``, ...) accepts them
+        here as keywords; :meth:`fit` passes them on, so an unknown one is a ``TypeError``.
+        """
         raise NotImplementedError
 
     def _predict(self, panel: Panel) -> list[np.ndarray]:

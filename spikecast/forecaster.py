@@ -20,7 +20,7 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from sklearn.utils.validation import check_is_fitted
 
 from spikecast import __version__
-from spikecast._atomic import atomic_path
+from spikecast.atomic import atomic_path
 from spikecast.base import BaseForecaster, ForecasterTags
 from spikecast.data.frames import MISSING_POLICIES, Panel
 from spikecast.data.scaling import StandardScaler
@@ -291,7 +291,7 @@ class NeuralForecaster(BaseForecaster):
         return int(self.lookback)
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, y, X=None, ckpt_path: str | None = None):
+    def fit(self, y, X=None, ckpt_path: str | None = None, **fit_params):
         """Train on ``y`` (and past covariates ``X``).
 
         Args:
@@ -299,11 +299,12 @@ class NeuralForecaster(BaseForecaster):
             X: past covariates with the same index as ``y``.
             ckpt_path: resume from a Lightning checkpoint: a path, or ``"last"`` for
                 ``checkpoint_dir/last.ckpt`` of an interrupted run.
+            **fit_params: none today (an unknown one is a ``TypeError``).
 
         Returns:
             self
         """
-        return super().fit(y, X, ckpt_path=ckpt_path)
+        return super().fit(y, X, ckpt_path=ckpt_path, **fit_params)
 
     def _data_module(self, panel: Panel) -> WindowDataModule:
         return WindowDataModule(
@@ -432,7 +433,9 @@ class NeuralForecaster(BaseForecaster):
         out = self._forward(torch.cat([self._windows(p) for p in panels]))
         points = self.module_.point_of(out)
         levels = self.module_.quantiles
-        points_by, quantiles_by, i = [], [] if levels else None, 0
+        points_by: list[list[np.ndarray]] = []
+        quantiles_by: list[list[np.ndarray]] | None = [] if levels else None
+        i = 0
         for p in panels:
             points_by.append(list(points[i:i + p.n_series]))
             if quantiles_by is not None:
@@ -547,9 +550,13 @@ class NeuralForecaster(BaseForecaster):
             raise ModelFileError(
                 f"{path} is not a readable spikecast model file (truncated or corrupt?): {err}"
             ) from err
+        if raw is None:
+            raise ModelFileError(f"{path} has no spikecast metadata (not a model file "
+                                 "written by NeuralForecaster.save)")
         try:
             meta = json.loads(raw)
-            assert meta["format"] == _FORMAT, "not a NeuralForecaster file"
+            if meta["format"] != _FORMAT:  # not an assert: python -O would skip it
+                raise ValueError("not a NeuralForecaster file")
         except Exception as err:
             raise ModelFileError(f"{path} has no valid spikecast metadata: {err}") from err
         if meta["format_version"] > _FORMAT_VERSION:

@@ -16,11 +16,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from spikecast._atomic import atomic_path
+from spikecast.atomic import atomic_path
 from spikecast.data.frames import LONG_COLUMNS
 from spikecast.exceptions import DataValidationError
 
 __all__ = ["plot_forecast", "plot_backtest_errors", "save_figure"]
+
+_COLORS = [f"C{i}" for i in range(10)]  # matplotlib's default cycle: model k gets C(k mod 10)
 
 
 def save_figure(fig: Figure, path, dpi: int = 100) -> Path:
@@ -103,6 +105,26 @@ def plot_forecast(y, forecasts, intervals=None, path=None, *, history: int | Non
         The :class:`matplotlib.figure.Figure`.
     """
     actuals = _as_series_dict(y, "y")
+    preds, bands = _forecast_layers(actuals, forecasts, intervals)
+    names = list(actuals)[:max(int(max_series), 1)]
+    fig = Figure(figsize=(10, 2.6 * len(names) + 0.6), layout="constrained")
+    axes = fig.subplots(len(names), 1, squeeze=False)[:, 0]
+    for ax, name in zip(axes, names):
+        actual = actuals[name]
+        if history is not None:
+            actual = actual.iloc[-int(history):]
+        _plot_panel(ax, name, actual, preds, bands)
+    axes[0].legend(loc="upper left", fontsize=8, ncols=min(4, 1 + len(preds) + len(bands)))
+    if title:
+        fig.suptitle(title)
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def _forecast_layers(actuals: dict, forecasts, intervals) -> tuple[dict, dict]:
+    """The forecasts ``{label: {name: series}}`` and interval bands
+    ``{label: (lower, upper)}`` of :func:`plot_forecast`, each matched to ``actuals``."""
     if not isinstance(forecasts, Mapping):
         forecasts = {"forecast": forecasts}
     if intervals is not None and not isinstance(intervals, Mapping):
@@ -119,36 +141,27 @@ def plot_forecast(y, forecasts, intervals=None, path=None, *, history: int | Non
             raise DataValidationError(f"intervals[{label!r}] must be a (lower, upper) pair")
         bands[label] = tuple(_as_series_dict(b, f"intervals[{label!r}]", actuals)
                              for b in bounds)
+    return preds, bands
 
-    names = list(actuals)[:max(int(max_series), 1)]
-    fig = Figure(figsize=(10, 2.6 * len(names) + 0.6), layout="constrained")
-    axes = fig.subplots(len(names), 1, squeeze=False)[:, 0]
-    colors = [f"C{i}" for i in range(10)]
-    for ax, name in zip(axes, names):
-        actual = actuals[name]
-        if history is not None:
-            actual = actual.iloc[-int(history):]
-        ax.plot(actual.index, actual.to_numpy(), color="black", lw=1.2, label="actual")
-        for k, (label, series) in enumerate(preds.items()):
-            color = colors[k % len(colors)]
-            if name not in series:
-                continue
-            if label in bands:
-                lower, upper = bands[label]
-                if name in lower and name in upper:
-                    ax.fill_between(lower[name].index, lower[name].to_numpy(),
-                                    upper[name].to_numpy(), color=color, alpha=0.2, lw=0,
-                                    label=f"{label} interval")
-            ax.plot(series[name].index, series[name].to_numpy(), color=color, lw=1.4,
-                    label=label)
-        ax.set_title(name, fontsize=10, loc="left")
-        ax.grid(alpha=0.3)
-    axes[0].legend(loc="upper left", fontsize=8, ncols=min(4, 1 + len(preds) + len(bands)))
-    if title:
-        fig.suptitle(title)
-    if path is not None:
-        save_figure(fig, path)
-    return fig
+
+def _plot_panel(ax, name, actual: pd.Series, preds: dict, bands: dict) -> None:
+    """One series' panel: the actuals, then each model's forecast (colour ``Ck`` for the
+    k-th model, whether or not it forecasts this series) over its interval band."""
+    ax.plot(actual.index, actual.to_numpy(), color="black", lw=1.2, label="actual")
+    for k, (label, series) in enumerate(preds.items()):
+        color = _COLORS[k % len(_COLORS)]
+        if name not in series:
+            continue
+        if label in bands:
+            lower, upper = bands[label]
+            if name in lower and name in upper:
+                ax.fill_between(lower[name].index, lower[name].to_numpy(),
+                                upper[name].to_numpy(), color=color, alpha=0.2, lw=0,
+                                label=f"{label} interval")
+        ax.plot(series[name].index, series[name].to_numpy(), color=color, lw=1.4,
+                label=label)
+    ax.set_title(name, fontsize=10, loc="left")
+    ax.grid(alpha=0.3)
 
 
 def plot_backtest_errors(df, metric: str = "mae", path=None, *, title: str | None = None

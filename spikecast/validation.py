@@ -236,8 +236,9 @@ class Registered(Check):
 
 
 def _type_alternative(cls: type) -> str:
-    named = {Integral: "an integer", Real: "a number", str: "a string", dict: "a dict",
-             list: "a list", tuple: "a tuple", os.PathLike: "a path (os.PathLike)"}
+    named: dict[type, str] = {
+        Integral: "an integer", Real: "a number", str: "a string", dict: "a dict",
+        list: "a list", tuple: "a tuple", os.PathLike: "a path (os.PathLike)"}
     return named.get(cls, f"an instance of {cls.__module__}.{cls.__qualname__}")
 
 

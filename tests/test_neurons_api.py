@@ -1,11 +1,15 @@
-"""The neuron interface: shapes, dtypes, no_grad, registry, options, monitoring, errors."""
+"""The neuron interface: registry, defaults, shapes, options, monitoring, errors.
+
+What every neuron promises alike (no-grad, dtypes, per-channel slices, monitor off,
+backends, serialisation, docstrings, ...) is the contract suite of
+``tests/test_neuron_contract.py`` (:mod:`spikecast.checks.neuron`); this file keeps the
+per-neuron specifics.
+"""
 
 from __future__ import annotations
 
 import copy
 import inspect
-import io
-import pickle
 
 import pytest
 import torch
@@ -141,38 +145,6 @@ def test_shapes_and_dtypes(name, shape, dtype):
     assert len(init) == len(m.state_names) and all(torch.count_nonzero(s) == 0 for s in init)
 
 
-@pytest.mark.parametrize("name", [n for n in ALL if n != "lif"])
-def test_per_channel_with_extra_feature_dims(name):
-    m = neurons.build(name, num_features=4, per_channel=True)
-    with torch.no_grad():
-        for p in m.parameters():
-            p.add_(0.1 * torch.randn_like(p))
-    x = torch.randn(5, 2, 3, 4)
-    y = m(x)
-    # per-channel parameters act on the last dim: each [.., c, :] slice runs independently
-    for c in range(3):
-        assert torch.equal(m(x[:, :, c].contiguous()), y[:, :, c])
-
-
-@pytest.mark.parametrize("name", ALL)
-def test_float32_module_with_float64_input_returns_float64(name):
-    m = neurons.build(name, num_features=3, **({"norm": None} if name == "liaf" else {}))
-    y = m(torch.randn(4, 2, 3, dtype=torch.float64))
-    assert y.dtype == torch.float64
-
-
-@pytest.mark.parametrize("name", ALL)
-def test_no_grad(name):
-    m = neurons.build(name, num_features=4)
-    x = torch.randn(5, 2, 4) + 1
-    with torch.no_grad():
-        y = m(x)
-        y_t, state = m.step(x[0])
-    assert not y.requires_grad and not y_t.requires_grad
-    assert all(not s.requires_grad for s in state)
-    torch.testing.assert_close(y, m(x).detach())
-
-
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 @pytest.mark.parametrize("name", ALL)
 def test_cuda_matches_cpu(name):
@@ -186,15 +158,6 @@ def test_cuda_matches_cpu(name):
 
 
 # ----------------------------------------------------------------------------- monitoring
-@pytest.mark.parametrize("name", ALL)
-def test_monitor_off_stores_nothing(name):
-    m = neurons.build(name, num_features=4)
-    assert m.monitor is False
-    m(torch.randn(5, 2, 4) + 2)
-    m.step(torch.randn(2, 4) + 2)
-    assert m.last_firing_rate is None and m.last_spike_count is None
-
-
 @pytest.mark.parametrize("name", ["lif", "plif", "da_lif", "tc_lif"])
 def test_monitor_binary_output_neurons(name):
     m = neurons.build(name, num_features=4)
@@ -223,21 +186,6 @@ def test_monitor_liaf_counts_reset_spikes():
 
 
 # ----------------------------------------------------------------------------- backends
-@pytest.mark.parametrize("name", ALL)
-def test_backends(name):
-    x = torch.randn(4, 2, 3) + 1
-    torch.manual_seed(0)
-    a = neurons.build(name, num_features=3, backend="auto")
-    torch.manual_seed(0)
-    b = neurons.build(name, num_features=3, backend="reference")
-    assert torch.equal(a(x), b(x))
-    torch.manual_seed(0)
-    c = neurons.build(name, num_features=3, backend="fused")
-    assert torch.equal(c(x), b(x))
-    with pytest.raises(ValueError, match="backend"):
-        neurons.build(name, num_features=3, backend="cuda")
-
-
 def test_multi_step_goes_through_one_method(monkeypatch):
     calls = []
     m = neurons.LIF()
@@ -311,41 +259,6 @@ def test_single_tensor_state_is_accepted_for_one_state_neurons():
 
 
 # ----------------------------------------------------------------------------- misc
-@pytest.mark.parametrize("name", ALL)
-def test_state_dict_pickle_and_deepcopy(name):
-    torch.manual_seed(0)
-    params = {} if name == "lif" else {"per_channel": True}
-    m = neurons.build(name, num_features=3, **params)
-    with torch.no_grad():
-        for p in m.parameters():
-            p.add_(torch.randn_like(p) * 0.1)
-    x = torch.randn(5, 2, 3) + 1
-    y = m(x)
-    torch.manual_seed(1)
-    other = neurons.build(name, num_features=3, **params)
-    other.load_state_dict(m.state_dict())
-    assert torch.equal(other(x), y)
-    assert torch.equal(copy.deepcopy(m)(x), y)
-    buf = io.BytesIO()
-    torch.save(m, buf)
-    buf.seek(0)
-    assert torch.equal(torch.load(buf, weights_only=False)(x), y)
-    assert torch.equal(pickle.loads(pickle.dumps(m))(x), y)
-
-
-@pytest.mark.parametrize("name", ALL)
-def test_docstrings_carry_equations_and_citation(name):
-    cls = CLASSES[name]
-    doc = inspect.getdoc(cls)
-    assert doc and "fire" in doc and "reset" in doc and "Reference" in doc
-    assert "charge" in doc or "integrate" in doc
-    for meth in ("forward", "step", "init_state"):
-        assert inspect.getdoc(getattr(cls, meth))
-    sig = inspect.signature(cls)
-    for arg in ("surrogate", "alpha", "num_features", "backend"):
-        assert arg in sig.parameters
-
-
 def test_public_functions_have_docstrings():
     for obj in (neurons.build, neurons.available, neurons.surrogate.get,
                 neurons.surrogate.available, BaseNeuron):

@@ -17,7 +17,8 @@ import pytest
 import torch
 
 from spikecast import neurons
-from spikecast.neurons import fused
+from spikecast.neurons import fused, surrogate
+from spikecast.neurons.surrogate import TORCH_OPS as ops
 
 T, B, F = 7, 3, 5
 
@@ -252,6 +253,8 @@ def test_numba_kernels_split_over_threads(name, kwargs):
 
 
 @pytest.mark.skipif(not fused.triton_available(), reason="triton not installed")
+@pytest.mark.skipif(os.environ.get("TRITON_INTERPRET") == "1",
+                    reason="the interpreter's kernels cannot be compiled ahead of time")
 def test_triton_kernels_compile_for_a_gpu_without_fma():
     """Ahead-of-time compilation to an H100 (sm_90) binary, no GPU needed: the kernels are
     valid Triton, and the forward has no fused multiply-add (which would break exactness)."""
@@ -274,8 +277,9 @@ def test_triton_kernels_compile_for_a_gpu_without_fma():
     bwd_sig = {n: ptr for n in ("gs_ptr", "gv_ptr", "h_ptr", "x_ptr", "v0_ptr", "c1_ptr",
                                  "c2_ptr", "gx_ptr", "gv0_ptr", "acc1_ptr", "acc2_ptr",
                                  "acc3_ptr", "cst_ptr")}
-    bwd_flags = {"HARD": True, "DETACH": False, "SG": 1, "NEED1": True, "NEED2": True,
-                 "NEED3": True, "HAS_OFF": True, "HAS_VR": True, "BLOCK": 128}
+    bwd_flags = {"HARD": True, "DETACH": False, "NEED1": True, "NEED2": True, "NEED3": True,
+                 "HAS_OFF": True, "HAS_VR": True, "BLOCK": 128,
+                 "SG": tk._surrogate_fn(surrogate.SURROGATES["sigmoid"])}
     bwd_sig.update({"T": "i32", "N": "i32", **{k: "constexpr" for k in bwd_flags}})
     kernel = triton.compile(ASTSource(fn=tk._leaky_bwd_kernel, signature=bwd_sig,
                                       constexprs=bwd_flags),
@@ -306,3 +310,42 @@ def test_fused_gradient_of_output_or_state_alone(name, kernel, use):
         a = torch.zeros_like(leaf) if a is None else a
         b = torch.zeros_like(leaf) if b is None else b
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-9)
+
+
+# A surrogate the package does not have (the Gaussian density), registered for one test.
+def _gauss(z, p0, p1, one, zero):
+    return p0 * ops.exp(-p1 * z * z)
+
+
+GAUSS = surrogate.SurrogateSpec("gauss", 1.5, lambda a: (a * 0.3989422804014327, a * a / 2),
+                                _gauss)
+NEW_SURROGATE_KERNELS = KERNELS + (["triton"] if _TRITON_INTERPRETER else [])
+
+
+@pytest.mark.parametrize("kernel", NEW_SURROGATE_KERNELS)
+@pytest.mark.parametrize(("name", "kwargs"), [("lif", {}), ("lif", {"reset": "soft"}),
+                                              ("liaf", {"activation": "tanh"}),
+                                              ("ts_lif", {}), ("tc_lif", {})])
+def test_a_new_table_entry_reaches_every_kernel(monkeypatch, name, kwargs, kernel):
+    """One entry in SURROGATES and the fused kernels use it: fused == reference, whose
+    backward is the new formula (an unrelated surrogate would fail the gradients)."""
+    monkeypatch.setitem(surrogate.SURROGATES, "gauss", GAUSS)
+    _compare(name, {"surrogate": "gauss", "alpha": 0.9, **kwargs}, torch.float64, kernel)
+    ref, _ = _pair(name, {"surrogate": "gauss", "alpha": 0.9, **kwargs}, torch.float64)
+    other, _ = _pair(name, {"surrogate": "atan", "alpha": 0.9, **kwargs}, torch.float64)
+    x, state = _inputs(ref, torch.float64, (T, B, F))
+    assert not torch.allclose(_run(ref, x, state)[2][0], _run(other, x, state)[2][0])
+
+
+@pytest.mark.skipif(not fused.numba_available(), reason="numba not installed")
+def test_numba_kernels_are_compiled_once_for_all_surrogates():
+    """The surrogate reaches the numba kernels as a function pointer of one type, so each
+    kernel has one compiled (and cached) version per dtype, whatever the surrogates."""
+    from spikecast.neurons.fused import _numba_kernels as nk
+
+    for sg in surrogate.available():
+        _compare("lif", {"surrogate": sg}, torch.float64, "numba")
+        _compare("tc_lif", {"surrogate": sg}, torch.float64, "numba")
+    for kernel in (nk._leaky_bwd, nk._tclif_bwd):
+        float64 = [sig for sig in kernel.signatures if str(sig[0]) == "array(float64, 2d, C)"]
+        assert len(float64) == 1, kernel.signatures

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -77,7 +77,7 @@ def _mase(group: pd.DataFrame, insample: dict, season_length: int) -> float:
     return float(np.mean(per_series))
 
 
-def _metric_functions(metrics) -> list[tuple[str, object]]:
+def _metric_functions(metrics) -> list[tuple[str, Callable[..., float]]]:
     """``(column name, function)`` of every metric; ``"mase"`` maps to :func:`_mase`."""
     if isinstance(metrics, str) or callable(metrics):
         metrics = [metrics]

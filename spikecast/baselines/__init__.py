@@ -15,10 +15,10 @@ unless a ``fallback=`` forecaster is given.
 
 from __future__ import annotations
 
-from spikecast.baselines._base import ModelError, ModelWarning
 from spikecast.baselines.linear import LinearForecaster
 from spikecast.baselines.naive import DriftForecaster, NaiveForecaster, SeasonalNaiveForecaster
 from spikecast.baselines.statistical import ARIMAForecaster, ETSForecaster, VARForecaster
+from spikecast.exceptions import ModelError, ModelWarning
 
 __all__ = [
     "NaiveForecaster",

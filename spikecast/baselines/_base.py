@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
+from typing import Any
 
 import numpy as np
 from sklearn.base import clone
@@ -123,7 +124,7 @@ class LocalModelForecaster(BaselineForecaster):
         fallback = self._check_fallback()
         name = type(self).__name__
         log = WarningLog()
-        models: dict[tuple[int, int], tuple[str, object]] = {}
+        models: dict[tuple[int, int], tuple[str, Any]] = {}
         self.fallbacks_ = []
         for i, (uid, values) in enumerate(zip(panel.ids, panel.values)):
             for j, column in enumerate(panel.columns):

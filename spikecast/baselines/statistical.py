@@ -174,6 +174,11 @@ class ETSForecaster(LocalModelForecaster):
             return 2 * int(self.seasonal_periods)
         return 3 if self.trend is not None else 2
 
+    def _min_predict_length(self) -> int:
+        # predict(y) filters the new history with the fitted parameters, from initial
+        # states estimated as in fit
+        return self._min_train_length()
+
     def _length_hint(self, stage: str) -> str:
         if self.seasonal is not None:
             return (f"ETS with seasonal={self.seasonal!r} needs two full seasons of "
@@ -243,6 +248,10 @@ class VARForecaster(BaselineForecaster):
         self.maxlags = maxlags
         self.ic = ic
         self.missing = missing
+
+    def _min_predict_length(self) -> int:
+        # the fitted VARs forecast from their last k_ar rows
+        return max([1, *getattr(self, "k_ar_", [])])
 
     def _needed_rows(self, n_columns: int) -> int:
         """Rows needed for the largest lag order tried: with lag selection (``ic``)

@@ -68,8 +68,11 @@ class ForecastCLI(LightningCLI):
     def before_predict(self) -> None:
         """Write the forecasts (a :class:`ForecastWriter`) unless the config adds its own
         prediction writer."""
-        if not any(isinstance(c, BasePredictionWriter) for c in self.trainer.callbacks):
-            self.trainer.callbacks.append(ForecastWriter())
+        # Trainer.__init__ sets `callbacks` through its callback connector; Lightning does
+        # not declare the attribute on the class
+        callbacks: list = self.trainer.callbacks  # type: ignore[attr-defined]
+        if not any(isinstance(c, BasePredictionWriter) for c in callbacks):
+            callbacks.append(ForecastWriter())
 
     def instantiate_classes(self) -> None:
         """Build the data module, model and trainer; a bad value in the config (unknown

@@ -60,10 +60,6 @@ __all__ = [
 DATA_DIR_ENV = "SPIKECAST_DATA_DIR"
 
 
-
-
-
-
 # ------------------------------------------------------------------------------ cards
 _SOURCES = ("url", "manual", "statsmodels")
 _FORMATS = ("csv", "matrix", "h5", "statsmodels")
@@ -95,14 +91,16 @@ _KEYS: dict[str, tuple[tuple[type, ...], bool]] = {
     "homepage": ((str, _NONE), False),
     "notes": ((str, _NONE), False),
 }
-_DEFAULTS = {"columns": None, "rows": None, "aliases": [], "manual_download": None,
-             "date_column": None, "start": None, "h5_key": None, "regular": True,
-             "homepage": None, "notes": None}
+_DEFAULTS: dict[str, Any] = {
+    "columns": None, "rows": None, "aliases": [], "manual_download": None,
+    "date_column": None, "start": None, "h5_key": None, "regular": True,
+    "homepage": None, "notes": None,
+}
 _TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "a mapping",
                bool: "true or false", _NONE: "null"}
 
 
-def _card_error(path: Path | str, key: str | None, message: str) -> CardError:
+def _card_error(path: str | os.PathLike, key: str | None, message: str) -> CardError:
     where = f"dataset card {path}" + (f": key {key!r}" if key else "")
     return CardError(f"{where}: {message}")
 
@@ -129,26 +127,30 @@ def _check_split(path, split: dict) -> None:
             raise _card_error(path, key, f"expected exactly one of 'borders' or 'ratios', "
                                          f"got {sorted(spec)}")
         kind, values = next(iter(spec.items()))
-        key = f"{key}.{kind}"
-        _check_type(path, key, values, (list,))
-        if len(values) != 3:
-            raise _card_error(path, key, f"expected 3 values (train, val, test), got "
-                                         f"{len(values)}")
-        if kind == "borders":
-            for v in values:
-                _check_type(path, key, v, (int,))
-            if not 0 < values[0] < values[1] < values[2]:
-                raise _card_error(path, key, f"borders must increase from above 0, got "
-                                             f"{values}")
-        else:
-            for v in values:
-                _check_type(path, key, v, (int, float))
-            if min(values) <= 0 or abs(sum(values) - 1.0) > 1e-9:
-                raise _card_error(path, key, f"ratios must be positive and sum to 1, got "
-                                             f"{values}")
+        _check_split_values(path, f"{key}.{kind}", kind, values)
     extra = sorted(set(split) - {"p1", "p2"})
     if extra:
         raise _card_error(path, "split", f"unknown protocol(s) {extra}; expected p1 and p2")
+
+
+def _check_split_values(path, key: str, kind: str, values) -> None:
+    """The three ``borders`` (increasing row counts) or ``ratios`` (summing to 1)."""
+    _check_type(path, key, values, (list,))
+    if len(values) != 3:
+        raise _card_error(path, key, f"expected 3 values (train, val, test), got "
+                                     f"{len(values)}")
+    if kind == "borders":
+        for v in values:
+            _check_type(path, key, v, (int,))
+        if not 0 < values[0] < values[1] < values[2]:
+            raise _card_error(path, key, f"borders must increase from above 0, got "
+                                         f"{values}")
+    else:
+        for v in values:
+            _check_type(path, key, v, (int, float))
+        if min(values) <= 0 or abs(sum(values) - 1.0) > 1e-9:
+            raise _card_error(path, key, f"ratios must be positive and sum to 1, got "
+                                         f"{values}")
 
 
 def validate_card(card: Any, path: str | os.PathLike = "<card>") -> dict:
@@ -157,6 +159,17 @@ def validate_card(card: Any, path: str | os.PathLike = "<card>") -> dict:
     Raises:
         CardError: naming ``path`` and the offending key.
     """
+    _check_keys(path, card)
+    card = {**copy.deepcopy(_DEFAULTS), **card}
+    _check_origin(path, card)
+    _check_reading(path, card)
+    _check_columns(path, card)
+    _check_split(path, card["split"])
+    return card
+
+
+def _check_keys(path, card: Any) -> None:
+    """A mapping with known keys only, every required one, each of its allowed types."""
     if not isinstance(card, dict):
         raise _card_error(path, None, f"expected a YAML mapping, got {type(card).__name__}")
     unknown = sorted(set(card) - set(_KEYS))
@@ -168,7 +181,10 @@ def validate_card(card: Any, path: str | os.PathLike = "<card>") -> dict:
                 raise _card_error(path, key, "required key is missing")
             continue
         _check_type(path, key, card[key], types)
-    card = {**copy.deepcopy(_DEFAULTS), **card}
+
+
+def _check_origin(path, card: dict) -> None:
+    """The name (the file's), the aliases, and where the data comes from."""
     stem = Path(path).stem
     if Path(path).suffix in (".yaml", ".yml") and card["name"] != stem:
         raise _card_error(path, "name", f"{card['name']!r} must equal the file name {stem!r}")
@@ -179,28 +195,42 @@ def validate_card(card: Any, path: str | os.PathLike = "<card>") -> dict:
     for alias in card["aliases"]:
         _check_type(path, "aliases", alias, (str,))
     if card["source"] == "statsmodels":
-        if card["format"] != "statsmodels":
-            raise _card_error(path, "format", "must be 'statsmodels' when source is "
-                                              "'statsmodels'")
-        if card["name"] not in _EMBEDDED:
-            raise _card_error(path, "name", f"no embedded loader for {card['name']!r}; "
-                                            f"available: {sorted(_EMBEDDED)}")
+        _check_embedded(path, card)
     else:
-        if card["format"] == "statsmodels":
-            raise _card_error(path, "source", "must be 'statsmodels' for format 'statsmodels'")
-        if card["file"] is None:
-            raise _card_error(path, "file", "a file name is required for a downloaded dataset")
-        if card["file"] != Path(card["file"]).name:
-            raise _card_error(path, "file", f"{card['file']!r} must be a bare file name")
-        if card["source"] == "url" and card["url"] is None:
-            raise _card_error(path, "url", "source 'url' needs a URL (or use source 'manual' "
-                                           "with a manual_download note)")
-        if card["source"] == "manual":
-            if card["url"] is not None:
-                raise _card_error(path, "url", "must be null when source is 'manual'")
-            if not card["manual_download"]:
-                raise _card_error(path, "manual_download", "source 'manual' needs a note "
-                                                           "saying where to get the file")
+        _check_file_source(path, card)
+
+
+def _check_embedded(path, card: dict) -> None:
+    """A series bundled with statsmodels: its format and a loader for its name."""
+    if card["format"] != "statsmodels":
+        raise _card_error(path, "format", "must be 'statsmodels' when source is "
+                                          "'statsmodels'")
+    if card["name"] not in _EMBEDDED:
+        raise _card_error(path, "name", f"no embedded loader for {card['name']!r}; "
+                                        f"available: {sorted(_EMBEDDED)}")
+
+
+def _check_file_source(path, card: dict) -> None:
+    """A file to download (``url``) or to fetch by hand (``manual``, with a note)."""
+    if card["format"] == "statsmodels":
+        raise _card_error(path, "source", "must be 'statsmodels' for format 'statsmodels'")
+    if card["file"] is None:
+        raise _card_error(path, "file", "a file name is required for a downloaded dataset")
+    if card["file"] != Path(card["file"]).name:
+        raise _card_error(path, "file", f"{card['file']!r} must be a bare file name")
+    if card["source"] == "url" and card["url"] is None:
+        raise _card_error(path, "url", "source 'url' needs a URL (or use source 'manual' "
+                                       "with a manual_download note)")
+    if card["source"] == "manual":
+        if card["url"] is not None:
+            raise _card_error(path, "url", "must be null when source is 'manual'")
+        if not card["manual_download"]:
+            raise _card_error(path, "manual_download", "source 'manual' needs a note "
+                                                       "saying where to get the file")
+
+
+def _check_reading(path, card: dict) -> None:
+    """What reading the file needs: checksum, frequency, date column or start stamp."""
     if card["sha256"] is not None and not re.fullmatch(r"[0-9a-f]{64}", card["sha256"]):
         raise _card_error(path, "sha256", "expected 64 lower-case hex digits or null")
     try:
@@ -219,6 +249,10 @@ def validate_card(card: Any, path: str | os.PathLike = "<card>") -> dict:
         except ValueError as err:
             raise _card_error(path, "start", f"{card['start']!r} is not a time stamp: "
                                              f"{err}") from None
+
+
+def _check_columns(path, card: dict) -> None:
+    """The column count, the names (unique, as many as counted), the target, the rows."""
     if card["n_columns"] < 1:
         raise _card_error(path, "n_columns", f"must be positive, got {card['n_columns']}")
     if card["columns"] is not None:
@@ -230,15 +264,18 @@ def validate_card(card: Any, path: str | os.PathLike = "<card>") -> dict:
         if len(set(card["columns"])) != len(card["columns"]):
             raise _card_error(path, "columns", "names must be unique")
     if card["target"] is not None:
-        names = card["columns"]
-        if names is None and card["format"] == "matrix":
-            names = [str(i) for i in range(card["n_columns"])]
-        if names is not None and card["target"] not in names:
-            raise _card_error(path, "target", f"{card['target']!r} is not one of the columns")
+        _check_target(path, card)
     if card["rows"] is not None and card["rows"] < 1:
         raise _card_error(path, "rows", f"must be positive, got {card['rows']}")
-    _check_split(path, card["split"])
-    return card
+
+
+def _check_target(path, card: dict) -> None:
+    """The default target is a column (a matrix's unnamed columns are "0", "1", ...)."""
+    names = card["columns"]
+    if names is None and card["format"] == "matrix":
+        names = [str(i) for i in range(card["n_columns"])]
+    if names is not None and card["target"] not in names:
+        raise _card_error(path, "target", f"{card['target']!r} is not one of the columns")
 
 
 def load_card(path: str | os.PathLike) -> dict:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from spikecast._atomic import atomic_path
+from spikecast.atomic import atomic_path
 from spikecast.exceptions import ChecksumMismatchError, DataWarning, DownloadError
 
 __all__ = [

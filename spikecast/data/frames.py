@@ -112,8 +112,8 @@ class Panel:
         """
         if target is None:
             return list(self.columns if default is None else default)
-        names = [target] if isinstance(target, (str, int, np.integer)) else list(target)
-        names = [str(t) for t in names]
+        selected = [target] if isinstance(target, (str, int, np.integer)) else list(target)
+        names = [str(t) for t in selected]
         missing = [t for t in names if t not in self.columns]
         if missing:
             raise DataValidationError(
@@ -305,26 +305,37 @@ def to_panel(data, *, missing: str = "raise", what: str = "y", min_length: int =
         frame = data.to_frame(name=data.name if data.name is not None else "y")
         panel = _wide_to_panel(frame, "series", data.name, missing, what)
     elif isinstance(data, np.ndarray) or isinstance(data, list):
-        arr = np.asarray(data)
-        if arr.ndim == 1:
-            arr = arr[:, None]
-        if arr.ndim != 2:
-            raise DataValidationError(
-                f"{what}: a numpy array must be 2-D [time, variables], got shape {arr.shape}"
-            )
-        if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_) \
-                or np.issubdtype(arr.dtype, np.complexfloating):
-            raise DataValidationError(
-                f"{what}: array dtype {arr.dtype} is not a real number type; convert it with "
-                "arr.astype(float) (object arrays: check for None or strings first)"
-            )
-        frame = pd.DataFrame(arr, columns=[str(i) for i in range(arr.shape[1])])
-        panel = _wide_to_panel(frame, "numpy", None, missing, what)
+        panel = _array_to_panel(data, missing, what)
     else:
         raise DataValidationError(
             f"{what}: unsupported type {type(data).__name__}; pass a DataFrame, Series, "
             "2-D numpy array or a long DataFrame with columns unique_id, ds, y"
         )
+    _check_min_length(panel, min_length, what, length_hint)
+    return panel
+
+
+def _array_to_panel(data: np.ndarray | list, missing: str, what: str) -> Panel:
+    """A 1-D (one variable) or 2-D ``[time, variables]`` array of real numbers, columns
+    named by position."""
+    arr = np.asarray(data)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise DataValidationError(
+            f"{what}: a numpy array must be 2-D [time, variables], got shape {arr.shape}"
+        )
+    if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_) \
+            or np.issubdtype(arr.dtype, np.complexfloating):
+        raise DataValidationError(
+            f"{what}: array dtype {arr.dtype} is not a real number type; convert it with "
+            "arr.astype(float) (object arrays: check for None or strings first)"
+        )
+    frame = pd.DataFrame(arr, columns=[str(i) for i in range(arr.shape[1])])
+    return _wide_to_panel(frame, "numpy", None, missing, what)
+
+
+def _check_min_length(panel: Panel, min_length: int, what: str, length_hint: str) -> None:
     for uid, v in zip(panel.ids, panel.values):
         if len(v) < min_length:
             where = f"series {uid!r}" if uid is not None else what
@@ -332,7 +343,6 @@ def to_panel(data, *, missing: str = "raise", what: str = "y", min_length: int =
                 f"{where} has {len(v)} rows but at least {min_length} are needed"
                 + (f" ({length_hint})" if length_hint else "")
             )
-    return panel
 
 
 def _wide_to_panel(frame: pd.DataFrame, kind: str, name, missing: str, what: str) -> Panel:

@@ -132,7 +132,7 @@ def _check_ratios(ratios: Sequence[float]) -> tuple[float, float, float]:
         raise DataValidationError(
             f"ratios must be three positive numbers (train, val, test) summing to 1, got "
             f"{ratios!r}")
-    return values  # type: ignore[return-value]
+    return values  # three, by the length check above
 
 
 def _ratio_sizes(n: int, ratios: tuple[float, float, float]) -> tuple[int, int, int]:

@@ -332,7 +332,7 @@ class WindowDataModule(pl.LightningDataModule):
             for v in panel.values
         ]
         span = self.lookback + self.horizon
-        parts = {"train": [], "val": [], "test": []}
+        parts: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
         for sid, s in enumerate(splits):
             bounds = {"train": (0, s.train_end), "val": (s.train_end, s.val_end),
                       "test": (s.val_end, s.test_end)}
@@ -366,7 +366,7 @@ class WindowDataModule(pl.LightningDataModule):
         return DataLoader(dataset, batch_size=self.batch_size, sampler=sampler,
                           num_workers=self.num_workers)
 
-    def val_dataloader(self) -> DataLoader:
+    def val_dataloader(self) -> DataLoader | list:
         """Validation windows in order (an empty list when there are none)."""
         if self.num_windows("val") == 0:
             return []

@@ -14,7 +14,7 @@ A configuration names a dataset, the backtest settings and the models::
       stride: 13           # rows between cutoffs
       window: expanding    # or sliding (with train_length)
       refit: false         # true, false or every k cutoffs
-      n_jobs: 1            # parallel fits (> 1: the neural cost columns stay empty)
+      n_jobs: 1            # parallel fits (joblib workers)
       metrics: [mae, mse, smape, mase]
       season_length: 52    # period of MASE's seasonal-naive scale
     models:

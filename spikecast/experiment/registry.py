@@ -10,6 +10,7 @@ wrong. The classes are imported on first use, so listing names does not load tor
 from __future__ import annotations
 
 import importlib
+import inspect
 
 from spikecast.exceptions import ConfigError, InvalidParameterError
 
@@ -44,7 +45,7 @@ def model_class(name: str) -> type:
 
 def model_params(name: str) -> list[str]:
     """The constructor arguments the model called ``name`` accepts."""
-    return list(model_class(name)._get_param_names())
+    return list(inspect.signature(model_class(name)).parameters)
 
 
 def build_model(name: str, params: dict | None = None, *, where: str = "model"):

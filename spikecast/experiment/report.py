@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from spikecast._atomic import atomic_path
+from spikecast.atomic import atomic_path
 from spikecast.exceptions import DataValidationError
 
 __all__ = ["ranked_table", "format_table", "markdown_table", "write_text", "write_outputs"]

@@ -30,12 +30,14 @@ synaptic layers.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
 
-from spikecast.models.architectures import SpikeMatMul
+from spikecast.models.architectures import SpikeMatMul, Synapse
 from spikecast.models.units import NeuronUnit
 
 __all__ = ["E_AC_PJ", "E_MAC_PJ", "LayerCost", "measure_costs"]
@@ -82,6 +84,8 @@ def _macs(module: nn.Module, inputs: tuple, output) -> float:
     if isinstance(module, SpikeMatMul):
         a, b = inputs
         return a.numel() * b.shape[-1]
+    if not isinstance(module, nn.RNNBase):
+        raise TypeError(f"no multiply-accumulate count for a {type(module).__name__} layer")
     # GRU / LSTM: gates x (input + hidden) products per step and layer, inputs time-major
     gates = {"GRU": 3, "LSTM": 4, "RNN_TANH": 1, "RNN_RELU": 1}[module.mode]
     x = inputs[0]
@@ -107,7 +111,8 @@ def measure_costs(network: nn.Module, windows: torch.Tensor) -> dict:
     Raises:
         ValueError: a synaptic layer of the network is not listed by ``synapses()``.
     """
-    synapses = network.synapses()
+    # the documented duck type; nn.Module types an unknown attribute as Tensor | Module
+    synapses = cast(Callable[[], list[Synapse]], network.synapses)()
     names = {m: name for name, m in network.named_modules()}
     listed = {s.layer for s in synapses}
     missing = [name for name, m in network.named_modules()

@@ -54,6 +54,7 @@ class SpikeEncoding(nn.Module):
         self.kind = kind
         self.pad = kernel_size - 1
         self.output_size = input_size if kind == "direct" else hidden_size
+        self.synapse: nn.Module
         if kind == "conv":
             self.synapse = nn.Conv1d(input_size, hidden_size, kernel_size)
             self.norm = nn.BatchNorm1d(hidden_size)
@@ -63,7 +64,7 @@ class SpikeEncoding(nn.Module):
 
     def forward(self, seq: torch.Tensor) -> torch.Tensor:
         """``[L, N, D]`` -> ``[L, N, E]``."""
-        if self.kind == "direct":
+        if self.unit is None:  # "direct"
             return seq
         if self.kind == "delta":
             return self.unit(self.synapse(torch.diff(seq, dim=0, prepend=seq[:1])))

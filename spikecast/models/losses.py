@@ -19,6 +19,8 @@ class PinballLoss(nn.Module):
         quantiles: the quantile levels, each in (0, 1).
     """
 
+    quantiles: torch.Tensor  # a registered buffer (nn.Module would type it Tensor | Module)
+
     def __init__(self, quantiles: list[float]):
         super().__init__()
         self.register_buffer("quantiles", torch.as_tensor(quantiles, dtype=torch.float32))

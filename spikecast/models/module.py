@@ -95,7 +95,10 @@ class ForecastModule(pl.LightningModule):
         if scheduler not in SCHEDULERS:
             raise ValueError(f"unknown scheduler {scheduler!r}; valid: {list(SCHEDULERS)}")
         self.loss_fn = build_loss(loss, quantiles)
-        self.quantiles = sorted(quantiles) if loss == "quantile" else None
+        self.quantiles: list[float] | None = None
+        if loss == "quantile":
+            assert quantiles is not None  # build_loss refused loss="quantile" without them
+            self.quantiles = sorted(quantiles)
         shared = {"encoding": encoding, "spike_steps": spike_steps}
         arch_params = {**{k: v for k, v in shared.items() if v is not None},
                        **(encoder_params or {})}
@@ -116,11 +119,15 @@ class ForecastModule(pl.LightningModule):
 
     def point_forecast(self, x: torch.Tensor) -> torch.Tensor:
         """Point forecasts ``[B, H, C_out]``: the median quantile for quantile models."""
-        out = self(x)
-        if self.quantiles is None:
+        return self.point_of(self(x))
+
+    def point_of(self, out):
+        """The point forecasts in an output of :meth:`forward` (a tensor or an array of the
+        same layout, e.g. unscaled): ``out`` itself, or its quantile nearest the median."""
+        quantiles = self.quantiles
+        if quantiles is None:
             return out
-        return out[..., min(range(len(self.quantiles)),
-                            key=lambda i: abs(self.quantiles[i] - 0.5))]
+        return out[..., min(range(len(quantiles)), key=lambda i: abs(quantiles[i] - 0.5))]
 
     def _step(self, batch, name: str) -> torch.Tensor:
         x, y = batch
@@ -159,17 +166,19 @@ class ForecastModule(pl.LightningModule):
 
     def configure_optimizers(self):
         """The optimizer and, if set, its learning-rate scheduler."""
+        # item access: Lightning types hparams as a plain MutableMapping (it is an AttributeDict)
         hp = self.hparams
-        opt = OPTIMIZERS[hp.optimizer](self.parameters(), lr=hp.lr,
-                                       weight_decay=hp.weight_decay)
-        if hp.scheduler is None:
+        opt = OPTIMIZERS[hp["optimizer"]](self.parameters(), lr=hp["lr"],
+                                          weight_decay=hp["weight_decay"])
+        if hp["scheduler"] is None:
             return opt
-        if hp.scheduler == "cosine":
+        if hp["scheduler"] == "cosine":
             epochs = max(1, int(self.trainer.max_epochs or 1)) if self._trainer else 1
-            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-            return {"optimizer": opt, "lr_scheduler": sched}
-        if hp.scheduler == "step":
-            sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
-            return {"optimizer": opt, "lr_scheduler": sched}
-        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2)
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": "val_loss"}}
+            cosine = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+            return {"optimizer": opt, "lr_scheduler": cosine}
+        if hp["scheduler"] == "step":
+            step = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+            return {"optimizer": opt, "lr_scheduler": step}
+        plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2)
+        return {"optimizer": opt,
+                "lr_scheduler": {"scheduler": plateau, "monitor": "val_loss"}}

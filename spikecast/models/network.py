@@ -43,6 +43,10 @@ class ForecastNetwork(nn.Module):
         **encoder_params: the architecture's arguments (``hidden_size``, ``neuron``, ...).
     """
 
+    # registered buffers: declared so that they type as tensors, not nn.Module's Tensor | Module
+    targets: torch.Tensor
+    covariates: torch.Tensor
+
     def __init__(self, encoder, input_size: int, target_positions: list[int] | None,
                  lookback: int, horizon: int, channel_independent: bool = True,
                  instance_norm: bool = True, affine: bool = False,
@@ -83,9 +87,10 @@ class ForecastNetwork(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[B, L, C_in]`` -> ``[B, H, C_out]`` (``[B, H, C_out, Q]`` for quantiles)."""
         batch, length, _ = x.shape
+        norm = self.norm
         stats = None
-        if self.norm is not None:
-            x, stats = self.norm.normalize(x)
+        if norm is not None:
+            x, stats = norm.normalize(x)
         q = self.n_quantiles or 1
         if self.inverted:
             tokens = self.encoder(x).index_select(2, self.targets)  # [S, B, C_out, F]
@@ -105,8 +110,8 @@ class ForecastNetwork(nn.Module):
             out = out + linear.reshape(batch, self.n_out, self.horizon, q).permute(0, 2, 1, 3)
         if self.n_quantiles is None:
             out = out.squeeze(-1)
-        if stats is not None:
-            out = self.norm.denormalize(out, stats, self.targets)
+        if norm is not None:
+            out = norm.denormalize(out, stats, self.targets)
         return out
 
     def synapses(self) -> list[Synapse]:

@@ -44,16 +44,16 @@ class InstanceNorm(nn.Module):
         """Map forecasts ``[B, H, C_out(, Q)]`` back; ``channels`` picks the input channels
         the outputs belong to."""
         mean, std = stats
-        weight = self.weight if self.affine else None
-        bias = self.bias if self.affine else None
         if channels is not None:
             mean, std = mean[..., channels], std[..., channels]
-            if self.affine:
-                weight, bias = weight[channels], bias[channels]
         extra = y.dim() - mean.dim()  # quantile dimension, if any
         shape = mean.shape + (1,) * extra
         mean, std = mean.reshape(shape), std.reshape(shape)
         if self.affine:
+            weight: torch.Tensor = self.weight
+            bias: torch.Tensor = self.bias
+            if channels is not None:
+                weight, bias = weight[channels], bias[channels]
             wshape = weight.shape + (1,) * extra
             y = (y - bias.reshape(wshape)) / (weight.reshape(wshape) + self.eps)
         return y * std + mean

@@ -71,6 +71,10 @@ class _Calibrated(nn.Module):
             batch: a BatchNorm before it normalises differently in the two modes.
     """
 
+    # registered buffers: declared so that they type as tensors, not nn.Module's Tensor | Module
+    shift: torch.Tensor
+    calibrated: torch.Tensor
+
     def __init__(self, num_features: int, enabled: bool):
         super().__init__()
         self.register_buffer("shift", torch.zeros(num_features))
@@ -182,7 +186,10 @@ class NeuronUnit(_Calibrated):
 
     def _tally(self, out: torch.Tensor) -> None:
         if self._monitor and isinstance(self.neuron, neurons.BaseNeuron):
-            self._spikes += int(self.neuron.last_spike_count)
+            count = self.neuron.last_spike_count
+            # start_monitor switched the neuron's monitor on: the forward just recorded a count
+            assert count is not None
+            self._spikes += int(count)
             self._outputs += out.numel()
 
     def calibrate(self, current: torch.Tensor) -> None:
@@ -196,27 +203,28 @@ class NeuronUnit(_Calibrated):
         flat = current.reshape(current.shape[0], -1, current.shape[-1])[:, :_CALIBRATION_ITEMS]
         mean = flat.float().mean(dim=(0, 1)).to(current.dtype)
         # LIAF passes analog values on but fires to reset: its rate is calibrated too
-        if isinstance(self.neuron, neurons.BaseNeuron):
-            self._set_shift(self._bias_for_rate(flat - mean) - mean)
+        neuron = self.neuron
+        if isinstance(neuron, neurons.BaseNeuron):
+            self._set_shift(self._bias_for_rate(neuron, flat - mean) - mean)
         else:
             self._set_shift(-mean)
 
-    def _bias_for_rate(self, centred: torch.Tensor) -> torch.Tensor:
+    def _bias_for_rate(self, neuron: neurons.BaseNeuron, centred: torch.Tensor) -> torch.Tensor:
         """Per feature, the bias at which it fires at ``init_rate`` (a bisection per feature;
         firing grows with the bias; the upper end of the final bracket, which reaches the
         rate). A feature fires where the neuron's output is non-zero."""
         lo = torch.full_like(centred[0, 0], -_MAX_BIAS)
         hi = torch.full_like(lo, _MAX_BIAS)
-        was = self.neuron.monitor
-        self.neuron.monitor = False
+        was = neuron.monitor
+        neuron.monitor = False
         try:
             for _ in range(_BISECTION_STEPS):
                 mid = (lo + hi) / 2
-                rate = self.neuron(centred + mid).ne(0).float().mean(dim=(0, 1))
+                rate = neuron(centred + mid).ne(0).float().mean(dim=(0, 1))
                 low = rate < self.init_rate
                 lo, hi = torch.where(low, mid, lo), torch.where(low, hi, mid)
         finally:
-            self.neuron.monitor = was
+            neuron.monitor = was
         return hi
 
     def extra_repr(self) -> str:

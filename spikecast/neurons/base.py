@@ -70,7 +70,11 @@ class BaseNeuron(nn.Module):
     state_names: tuple[str, ...] = ("v",)
     num_spike_tensors: int = 1
     analog_output: bool = False
-    silent_output_zero: bool = True
+
+    @property
+    def silent_output_zero(self) -> bool:
+        """See the class docstring; a property, since LIAF's depends on its configuration."""
+        return True
 
     def __init__(self, num_features: int | None = None, surrogate: str = "atan",
                  alpha: float | None = None, detach_reset: bool = False,
@@ -108,7 +112,10 @@ class BaseNeuron(nn.Module):
 
     def _param_shape(self) -> tuple[int, ...]:
         """Shape of a learnable parameter: ``()`` per layer, ``(num_features,)`` per channel."""
-        return (self.num_features,) if self.per_channel else ()
+        if not self.per_channel:
+            return ()
+        assert self.num_features is not None  # __init__ refuses per_channel without it
+        return (self.num_features,)
 
     def _new_param(self, value: float) -> nn.Parameter:
         """A learnable parameter filled with ``value`` (per layer or per channel)."""

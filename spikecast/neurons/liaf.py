@@ -30,6 +30,16 @@ NORMS = (None, "batch", "layer")
 _PIECEWISE_LINEAR = ("relu", "identity", "leaky_relu")
 
 
+def _build_norm(norm: str | None, num_features: int | None) -> nn.Module | None:
+    """The membrane normalisation ``norm`` (one of :data:`NORMS`) over ``num_features``."""
+    if norm is None:
+        return None
+    if num_features is None:
+        raise ValueError(f"LIAF: norm={norm!r} needs num_features (the size of the "
+                         "last input dimension)")
+    return nn.BatchNorm1d(num_features) if norm == "batch" else nn.LayerNorm(num_features)
+
+
 class LIAF(BaseNeuron):
     r"""Leaky integrate and analog fire neuron: passes an analog value on; the spike only resets.
 
@@ -88,9 +98,7 @@ class LIAF(BaseNeuron):
                              f"{sorted(ACTIVATIONS)}")
         if norm not in NORMS:
             raise ValueError(f"unknown norm {norm!r}; valid norms: {list(NORMS)}")
-        if norm is not None and num_features is None:
-            raise ValueError(f"LIAF: norm={norm!r} needs num_features (the size of the "
-                             "last input dimension)")
+        norm_module = _build_norm(norm, num_features)
         alpha_init = float(alpha_init)
         if not 0.0 < alpha_init < 1.0:
             raise ValueError(f"alpha_init must lie in (0, 1), got {alpha_init}")
@@ -102,16 +110,11 @@ class LIAF(BaseNeuron):
         self.activation = activation
         self.threshold_related = bool(threshold_related)
         self.norm_kind = norm
+        self.a: nn.Parameter | None = None
         if self.learn_alpha:
             self.a = self._new_param(math.log(alpha_init / (1.0 - alpha_init)))
-        else:
-            self.a = None
-        if norm == "batch":
-            self.norm = nn.BatchNorm1d(num_features)
-        elif norm == "layer":
-            self.norm = nn.LayerNorm(num_features)
-        else:
-            self.norm = None
+        # assigned after `a`: the state dict keeps its order (a, then the norm's parameters)
+        self.norm = norm_module
         self._check_backend()
 
     def _needs_features(self) -> bool:

@@ -57,8 +57,15 @@ class LIF(BaseNeuron):
         tau = float(tau)
         if not (tau > 0 and math.isfinite(tau)):
             raise ValueError(f"tau must be a positive finite number, got {tau}")
-        self.tau = tau
+        self._tau = tau
         self._check_backend()
+
+    @property
+    def tau(self) -> float | torch.Tensor:
+        """The membrane time constant ``τ``: a float here, a tensor in PLIF (which learns it).
+
+        Read-only, like PLIF's: ``τ`` is fixed at construction."""
+        return self._tau
 
     def _init_lif(self, threshold: float, v_reset: float, reset: str,
                   decay_input: bool) -> None:

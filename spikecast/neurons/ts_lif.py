@@ -81,7 +81,11 @@ class TSLIF(BaseNeuron):
         self.b_s = self._new_param(b_s)
         self.c_sd = self._new_param(c_sd)
         self.c_ds = self._new_param(c_ds)
+        self.w_s: torch.nn.Parameter | None = None
+        self.w_d: torch.nn.Parameter | None = None
+        self.kappa: torch.nn.Parameter | None = None
         if output == "weighted":
+            assert num_features is not None  # refused above
             if isinstance(weight_init, str):
                 if weight_init != "randn":
                     raise ValueError(f"weight_init must be 'randn' or a number, "
@@ -93,9 +97,7 @@ class TSLIF(BaseNeuron):
                 w_d = torch.full((num_features,), float(weight_init))
             self.w_s = torch.nn.Parameter(w_s)
             self.w_d = torch.nn.Parameter(w_d)
-            self.kappa = None
         else:
-            self.w_s = self.w_d = None
             self.kappa = self._new_param(kappa_init)
         self.weight_init = weight_init
         self.kappa_init = float(kappa_init)
@@ -119,8 +121,10 @@ class TSLIF(BaseNeuron):
     def _coefficients(self, x: torch.Tensor) -> tuple:
         params = [self.a_d, self.b_d, self.a_s, self.b_s, self.c_sd, self.c_ds]
         if self.output == "weighted":
+            assert self.w_s is not None and self.w_d is not None  # set with output="weighted"
             params += [self.w_s, self.w_d]
         else:
+            assert self.kappa is not None  # set with output="kappa"
             params += [self.kappa]
         return tuple(p.to(x.dtype) for p in params)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from typing import cast
 
 from spikecast.models.architectures.base import (
     Encoder,
@@ -63,7 +64,8 @@ def resolve(encoder) -> type[Encoder]:
     """
     if isinstance(encoder, str):
         if encoder in ARCHITECTURES:
-            return _import(ARCHITECTURES[encoder])
+            # our own registry: every entry is an Encoder subclass
+            return cast("type[Encoder]", _import(ARCHITECTURES[encoder]))
         if encoder in neuron_names():
             raise ValueError(
                 f"encoder={encoder!r} is a neuron: the architecture and the neuron are separate "

@@ -27,20 +27,35 @@ a new architecture can never be costed as an ANN by omission.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, TypeVar, cast
 
 import torch
 from torch import nn
 
 from spikecast.models.units import NeuronUnit, is_analog, neuron_names
 
-__all__ = ["Encoder", "SpikeMatMul", "Synapse", "check_positive_int"]
+__all__ = ["Encoder", "SpikeMatMul", "Synapse", "check_positive_int", "modules_of"]
+
+_M = TypeVar("_M", bound=nn.Module)
 
 
 def check_positive_int(name: str, value) -> None:
     """Raise ``ValueError`` unless ``value`` is a positive ``int`` (``bool`` is not)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def modules_of(modules: nn.ModuleList, kind: type[_M]) -> list[_M]:
+    """The items of ``modules``, each a ``kind`` (checked), typed as such.
+
+    Iterating or indexing an ``nn.ModuleList`` gives plain ``nn.Module``s to the type
+    checker, which hides the attributes of an architecture's own blocks and units.
+    """
+    items = list(modules)
+    wrong = [type(m).__name__ for m in items if not isinstance(m, kind)]
+    if wrong:
+        raise TypeError(f"expected modules of type {kind.__name__}, got {wrong}")
+    return cast("list[_M]", items)
 
 
 @dataclass(frozen=True)
@@ -141,6 +156,9 @@ class Encoder(nn.Module):
             neuron, params = self.neuron, self.neuron_params
         else:
             params = None
+        if neuron is None:  # an encoder without neurons (GRU, LSTM)
+            raise ValueError(f"unknown neuron None for encoder {type(self).__name__}; valid "
+                             f"neurons: {neuron_names()}")
         return NeuronUnit(neuron, num_features, params, self.init_rate)
 
     def layer_dropout(self) -> nn.Module:

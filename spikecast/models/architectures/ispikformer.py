@@ -59,6 +59,7 @@ from spikecast.models.architectures.base import (
     SpikeMatMul,
     Synapse,
     check_positive_int,
+    modules_of,
 )
 from spikecast.models.units import NeuronUnit
 
@@ -219,7 +220,7 @@ class ISpikformer(Encoder):
         """
         found = [Synapse(self.embedding.linear)]  # analog windows: repeats do not matter
         stream: tuple[NeuronUnit, ...] = (self.embedding_unit,)
-        for block in self.blocks:
+        for block in modules_of(self.blocks, _Block):
             attention, mlp = block.attention, block.mlp
             found += [Synapse(attention.q.linear, stream), Synapse(attention.k.linear, stream),
                       Synapse(attention.v.linear, stream),
@@ -237,6 +238,6 @@ class ISpikformer(Encoder):
         """Every unit summed into the final residual stream: the embedding unit, then each
         block's attention-out and MLP-out units."""
         found: tuple[NeuronUnit, ...] = (self.embedding_unit,)
-        for block in self.blocks:
+        for block in modules_of(self.blocks, _Block):
             found += (block.attention.out_unit, block.mlp.out_unit)
         return found

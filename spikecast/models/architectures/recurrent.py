@@ -28,7 +28,8 @@ class RecurrentEncoder(Encoder):
         neuron, neuron_params, init_rate: must stay unset (an ANN has no neurons).
     """
 
-    cell: ClassVar[type[nn.RNNBase]]
+    # the concrete classes: RNNBase's own constructor takes the cell's mode first
+    cell: ClassVar[type[nn.GRU] | type[nn.LSTM]]
     default_neuron: ClassVar[str | None] = None
 
     def __init__(self, input_size: int, hidden_size: int = 128, num_layers: int = 1,

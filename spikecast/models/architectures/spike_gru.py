@@ -54,7 +54,7 @@ import math
 import torch
 from torch import nn
 
-from spikecast.models.architectures.base import Encoder, Synapse
+from spikecast.models.architectures.base import Encoder, Synapse, modules_of
 from spikecast.models.encodings import SpikeEncoding
 from spikecast.models.units import Center, NeuronUnit
 from spikecast.neurons import surrogate
@@ -151,13 +151,15 @@ class SpikeGRU(Encoder):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[N, L, D]`` -> ``[L, N, hidden]``."""
         seq = self.encoding(x.transpose(0, 1))
-        for i, (gates, unit) in enumerate(zip(self.gate_layers, self.units)):
+        units = modules_of(self.units, NeuronUnit)
+        norms = modules_of(self.gate_norms, nn.ModuleList)
+        hidden = modules_of(self.hidden_layers, nn.Linear) if self.recurrent else []
+        for i, (gates, unit) in enumerate(zip(self.gate_layers, units)):
             gx = gates(seq)  # the input part of every gate, all L steps at once
             if self.recurrent:
-                out = self._recurrent_layer(gx, self.hidden_layers[i], unit,
-                                            self.gate_norms[i])
+                out = self._recurrent_layer(gx, hidden[i], unit, norms[i])
             else:
-                out = unit(self._current(gx, self.hidden_bias[i], self.gate_norms[i]))
+                out = unit(self._current(gx, self.hidden_bias[i], norms[i]))
             seq = self.drop(out)
         return seq
 
@@ -167,7 +169,8 @@ class SpikeGRU(Encoder):
         multiply the current elementwise: they feed no synapse."""
         sources: tuple[NeuronUnit, ...] = self.encoding.output_sources()
         found = self.encoding.synapses()
-        for i, (gates, unit) in enumerate(zip(self.gate_layers, self.units)):
+        units = modules_of(self.units, NeuronUnit)
+        for i, (gates, unit) in enumerate(zip(self.gate_layers, units)):
             found.append(Synapse(gates, sources))
             if self.recurrent:
                 found.append(Synapse(self.hidden_layers[i], (unit,)))
@@ -176,4 +179,4 @@ class SpikeGRU(Encoder):
 
     def output_sources(self) -> tuple[NeuronUnit, ...]:
         """The last layer's unit."""
-        return (self.units[-1],)
+        return (modules_of(self.units, NeuronUnit)[-1],)

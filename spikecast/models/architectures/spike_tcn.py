@@ -52,7 +52,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from spikecast.models.architectures.base import Encoder, Synapse, check_positive_int
+from spikecast.models.architectures.base import (
+    Encoder,
+    Synapse,
+    check_positive_int,
+    modules_of,
+)
 from spikecast.models.encodings import SpikeEncoding
 from spikecast.models.units import NeuronUnit, is_analog
 
@@ -180,7 +185,7 @@ class SpikeTCN(Encoder):
         found = self.encoding.synapses()
         sources: tuple[NeuronUnit, ...] = self.encoding.output_sources()
         repeats = 1
-        for block in self.blocks:
+        for block in modules_of(self.blocks, SpikeTCNBlock):
             found.append(Synapse(block.conv1, sources, repeats))
             found.append(Synapse(block.conv2, (block.unit1,), self.spike_steps))
             if block.downsample is not None:
@@ -190,4 +195,4 @@ class SpikeTCN(Encoder):
 
     def output_sources(self) -> tuple[NeuronUnit, ...]:
         """The last level's residual unit."""
-        return (self.blocks[-1].unit3,)
+        return (modules_of(self.blocks, SpikeTCNBlock)[-1].unit3,)

@@ -18,7 +18,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from spikecast.models.architectures.base import Encoder, Synapse, check_positive_int
+from spikecast.models.architectures.base import (
+    Encoder,
+    Synapse,
+    check_positive_int,
+    modules_of,
+)
 from spikecast.models.encodings import SpikeEncoding
 from spikecast.models.units import NeuronUnit
 
@@ -68,11 +73,12 @@ class Stack(Encoder):
         """The encoding's layer, then each Linear with the units before it."""
         sources: tuple[NeuronUnit, ...] = self.encoding.output_sources()
         found = self.encoding.synapses()
-        for i, (synapse, unit) in enumerate(zip(self.synapse_layers, self.units)):
+        units = modules_of(self.units, NeuronUnit)
+        for i, (synapse, unit) in enumerate(zip(self.synapse_layers, units)):
             found.append(Synapse(synapse, sources, self.spike_steps if i == 0 else 1))
             sources = (unit,)
         return found
 
     def output_sources(self) -> tuple[NeuronUnit, ...]:
         """The last layer's unit."""
-        return (self.units[-1],)
+        return (modules_of(self.units, NeuronUnit)[-1],)

@@ -13,18 +13,15 @@ Kernel backends (:func:`kernel_for` picks one per call):
 - ``"triton"``: GPU kernels for CUDA tensors when triton is importable;
 - ``"torch"``: a vectorised torch loop, for every other device and dtype.
 
-The neurons use these through ``backend="fused"`` (the default via ``"auto"``).
+Every backend evaluates the surrogate gradient from its entry in
+:data:`spikecast.neurons.surrogate.SURROGATES` (the module doc there says how); no kernel
+lists the surrogates. The neurons use these through ``backend="fused"`` (the default via
+``"auto"``).
 """
 
 from __future__ import annotations
 
-from spikecast.neurons.fused._config import (
-    SURROGATE_IDS,
-    LeakyConfig,
-    LIAFConfig,
-    TCLIFConfig,
-    TSLIFConfig,
-)
+from spikecast.neurons.fused._config import LeakyConfig, LIAFConfig, TCLIFConfig, TSLIFConfig
 from spikecast.neurons.fused._functions import (
     KERNELS,
     LeakyFunction,
@@ -39,7 +36,6 @@ from spikecast.neurons.fused._functions import (
 
 __all__ = [
     "KERNELS",
-    "SURROGATE_IDS",
     "LeakyConfig",
     "LIAFConfig",
     "TSLIFConfig",

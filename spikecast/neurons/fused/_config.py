@@ -1,19 +1,18 @@
 """Static configuration of a fused call, shared by every kernel backend.
 
 A config is a hashable :class:`typing.NamedTuple` of python scalars: it selects the
-variant (reset kind, surrogate, detach) and carries the fixed constants. Kernels read the
-constants in the tensor's dtype (a python float meets a float32 tensor as its float32
-rounding in torch too), which keeps the forward bit-identical to the reference loop.
+variant (reset kind, surrogate, detach) and carries the fixed constants. The surrogate is a
+name in :data:`spikecast.neurons.surrogate.SURROGATES`, the table every kernel reads.
+Kernels read the constants in the tensor's dtype (a python float meets a float32 tensor as
+its float32 rounding in torch too), which keeps the forward bit-identical to the reference
+loop.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["SURROGATE_IDS", "LeakyConfig", "LIAFConfig", "TSLIFConfig", "TCLIFConfig"]
-
-#: Integer codes of the surrogate gradients inside the compiled kernels.
-SURROGATE_IDS = {"atan": 0, "sigmoid": 1, "rect": 2, "triangle": 3}
+__all__ = ["LeakyConfig", "LIAFConfig", "TSLIFConfig", "TCLIFConfig"]
 
 
 class LeakyConfig(NamedTuple):

@@ -9,24 +9,35 @@ off (no fused multiply-add contraction), which keeps the forward bit-identical t
 
 Importing this module raises ImportError when numba is missing; the dispatcher then uses
 the torch loop.
+
+The surrogate gradient is not compiled into these kernels: :func:`_surrogate_pass` compiles
+the formula of the :data:`~spikecast.neurons.surrogate.SURROGATES` entry (its ``ops``
+re-bound to :data:`_OPS`) into an elementwise pass, which the backward kernels receive as a
+first-class function (a typed function pointer). Their cache key is therefore that pointer's
+type, the same for every surrogate: the cached kernels never go stale when the table
+changes, and a new entry needs no kernel change.
 """
 
 from __future__ import annotations
 
-import math
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
 
+import numba
 import numpy as np
 import torch
 from numba import njit
+from numba import types as nbtypes
 
-from spikecast.neurons.fused._config import SURROGATE_IDS
+from spikecast.neurons.surrogate import SURROGATES, SurrogateSpec
 
 __all__ = ["leaky_forward", "leaky_backward", "liaf_forward", "liaf_backward",
            "tslif_forward", "tslif_backward", "tclif_forward", "tclif_backward"]
 
-_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
+# the kernels: cached on disk, run without the GIL (_launch), numpy float semantics
+_jit = njit(cache=True, nogil=True, error_model="numpy")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -49,7 +60,7 @@ def _executor() -> ThreadPoolExecutor:
     return _pool[1]
 
 
-def _launch(kernel, n: int, *args) -> None:
+def _launch(kernel: Callable[..., None], n: int, *args) -> None:
     """Run ``kernel(*args, block, b0, b1)`` over all blocks of ``n`` neurons.
 
     The kernels are serial and release the GIL (``nogil``); as many threads as torch uses
@@ -74,12 +85,48 @@ def _launch(kernel, n: int, *args) -> None:
         f.result()
 
 
-def _surrogate_params(cfg, dtype) -> tuple[int, np.ndarray]:
-    """``(kind, [p0, p1])`` of the surrogate, in ``dtype`` (see :func:`_sgrad`)."""
-    a = cfg.alpha
-    kind = SURROGATE_IDS[cfg.surrogate]
-    p = {0: (a / 2, math.pi / 2 * a), 1: (a, 0.0), 2: (a, 0.5 / a), 3: (a, a * a)}[kind]
-    return kind, np.array(p, dtype=dtype)
+def _select(cond, a, b):
+    return a if cond else b
+
+
+# The scalar operations a surrogate formula may call (surrogate.py's module doc), for numba.
+# A module, because numba resolves a module's attributes at compile time.
+_OPS = ModuleType("spikecast_numba_surrogate_ops")
+# (np.where on scalars returns a 0-d array in numba: an allocation per element)
+vars(_OPS).update(exp=np.exp, abs=np.abs, maximum=np.maximum,
+                  where=njit(inline="always")(_select))
+
+_passes: dict[tuple[SurrogateSpec, np.dtype], nbtypes.CompileResultWAP] = {}
+
+
+def _surrogate_pass(spec: SurrogateSpec, dtype: np.dtype) -> nbtypes.CompileResultWAP:
+    """``pass(m, θ, out, p0, p1, one, zero)``: ``out[i] = dΘ/dz`` at ``z = m[i] - θ``.
+
+    Compiled once per entry and dtype (a fraction of a second, not cached on disk) and
+    handed to the kernels as a function pointer. A pass of its own, called once per row:
+    evaluating the surrogate inside the recurrence's loop kept LLVM from vectorising it
+    (5x slower backward).
+    """
+    key = (spec, np.dtype(dtype))
+    if key not in _passes:
+        grad = njit(inline="always", error_model="numpy")(spec.formula(_OPS))
+
+        def surrogate_pass(m, theta, out, p0, p1, one, zero):
+            for i in range(out.shape[0]):
+                out[i] = grad(m[i] - theta, p0, p1, one, zero)
+
+        t = numba.from_dtype(key[1])
+        row = nbtypes.Array(t, 1, "C")
+        sig = nbtypes.void(row, t, row, t, t, t, t)
+        compiled = njit([sig], nogil=True, error_model="numpy")(surrogate_pass)
+        _passes[key] = nbtypes.CompileResultWAP(compiled.overloads[sig.args])
+    return _passes[key]
+
+
+def _surrogate(cfg, dtype) -> tuple[nbtypes.CompileResultWAP, np.ndarray]:
+    """``(pass, [p0, p1])``: the config's surrogate pass and its constants in ``dtype``."""
+    spec = SURROGATES[cfg.surrogate]
+    return _surrogate_pass(spec, dtype), np.array(spec.params(cfg.alpha), dtype=dtype)
 
 
 def _consts(dtype, *values) -> np.ndarray:
@@ -87,36 +134,13 @@ def _consts(dtype, *values) -> np.ndarray:
     return np.array([*values, 1.0, 0.0], dtype=dtype)
 
 
-@njit(**_JIT)
-def _sgrad(m, theta, out, kind, p, one, zero):
-    """``out[i] = dΘ/dz`` at ``z = m[i] - θ``: 0 atan, 1 sigmoid, 2 rect, 3 triangle.
-
-    A pass of its own, with the surrogate chosen outside the loop: a surrogate picked per
-    element inside the recurrence's loop kept LLVM from vectorising it (5x slower backward).
-    """
-    n = out.shape[0]
-    if kind == 0:
-        for i in range(n):
-            w = p[1] * (m[i] - theta)
-            out[i] = p[0] / (one + w * w)
-    elif kind == 1:
-        for i in range(n):
-            e = one / (one + np.exp(-p[0] * (m[i] - theta)))
-            out[i] = p[0] * e * (one - e)
-    elif kind == 2:
-        for i in range(n):
-            out[i] = p[0] if abs(m[i] - theta) < p[1] else zero
-    else:
-        for i in range(n):
-            r = p[0] - p[1] * abs(m[i] - theta)
-            out[i] = r if r > zero else zero
-
-
 # ----------------------------------------------------------------------------- LIF family
 # Every kernel takes 1-D views of its block (rows of the [T, N] arrays, slices of the [N]
 # ones) before the inner loop: indexing those with the loop counter lets LLVM vectorise,
-# where 2-D indexing inside the loop did not (8x slower, measured).
-@njit(**_JIT)
+# where 2-D indexing inside the loop did not (8x slower, measured). A backward kernel is one
+# function however many branches it has (noqa C901): each branch is fixed for the whole call,
+# and splitting the loop nest into calls would hide it from the vectoriser.
+@_jit
 def _leaky_fwd(x, v0, c1, c2, c3, s_out, h_out, v, cst, hard, use_c3, block, b0, b1):
     T, N = x.shape
     theta, vr, off, one, zero = cst[0], cst[1], cst[2], cst[3], cst[4]
@@ -147,8 +171,8 @@ def _leaky_fwd(x, v0, c1, c2, c3, s_out, h_out, v, cst, hard, use_c3, block, b0,
                 vb[i] = vn
 
 
-@njit(**_JIT)
-def _leaky_bwd(gs, gv, h, x, v0, c1, c2, gx, acc1, acc2, acc3, cst, sp, kind, hard, detach,
+@_jit
+def _leaky_bwd(gs, gv, h, x, v0, c1, c2, gx, acc1, acc2, acc3, cst, sgrad, sp, hard, detach,  # noqa: C901
                need1, need2, need3, block, b0, b1):
     # gv holds grad_v_T on entry and grad_v0 on exit. The coefficient sums run in loops of
     # their own after the recurrence's: inside it, their branches stopped vectorisation.
@@ -162,7 +186,7 @@ def _leaky_bwd(gs, gv, h, x, v0, c1, c2, gx, acc1, acc2, acc3, cst, sp, kind, ha
         sg, ghb = np.empty_like(v0b), np.empty_like(v0b)
         for t in range(T - 1, -1, -1):
             gsr, hr, gxr = gs[t, lo:hi], h[t, lo:hi], gx[t, lo:hi]
-            _sgrad(hr, theta, sg, kind, sp, one, zero)
+            sgrad(hr, theta, sg, sp[0], sp[1], one, zero)
             for i in range(n):
                 g = gvb[i]
                 ht = hr[i]
@@ -219,17 +243,17 @@ def leaky_backward(gs, gv_T, h, x, v0, c1, c2, cfg, need):
     gv = gv_T.clone()
     acc = [torch.zeros_like(v0) if n else None for n in need]
     dtype = _np(h).dtype
-    kind, sp = _surrogate_params(cfg, dtype)
+    sgrad, sp = _surrogate(cfg, dtype)
     cst = _consts(dtype, cfg.threshold, cfg.v_reset, cfg.x_offset)
     dummy = np.zeros(1, dtype=dtype)
     _launch(_leaky_bwd, h.shape[1], _np(gs), _np(gv), _np(h), _np(x, h), _np(v0), _np(c1),
-            _np(c2), _np(gx), *[_np(a) if a is not None else dummy for a in acc], cst, sp, kind,
+            _np(c2), _np(gx), *[_np(a) if a is not None else dummy for a in acc], cst, sgrad, sp,
             cfg.hard, cfg.detach, *need)
     return (gx, gv, *acc)
 
 
 # ----------------------------------------------------------------------------- LIAF
-@njit(**_JIT)
+@_jit
 def _liaf_fwd(x, v0, leak, u_out, v, cst, block, b0, b1):
     T, N = x.shape
     theta, vr, beta, one, zero = cst[0], cst[1], cst[2], cst[3], cst[4]
@@ -251,8 +275,9 @@ def _liaf_fwd(x, v0, leak, u_out, v, cst, block, b0, b1):
                 vb[i] = vn
 
 
-@njit(**_JIT)
-def _liaf_bwd(gu_out, gv, u_all, leak, gx, acc, cst, sp, kind, detach, need, block, b0, b1):
+@_jit
+def _liaf_bwd(gu_out, gv, u_all, leak, gx, acc, cst, sgrad, sp, detach, need, block, b0,
+              b1):
     T, N = u_all.shape
     theta, vr, one, zero = cst[0], cst[1], cst[3], cst[4]
     for b in range(b0, b1):
@@ -269,7 +294,7 @@ def _liaf_bwd(gu_out, gv, u_all, leak, gx, acc, cst, sp, kind, detach, need, blo
                     f = one if u - theta >= zero else zero
                     ab[i] += gvb[i] * (f * vr + (one - f) * u)
             if not detach:
-                _sgrad(ur, theta, sg, kind, sp, one, zero)
+                sgrad(ur, theta, sg, sp[0], sp[1], one, zero)
             for i in range(hi - lo):
                 g = gvb[i]
                 u = ur[i]
@@ -297,15 +322,15 @@ def liaf_backward(gu_out, gv_T, u_all, leak, cfg, need_leak):
     gv = gv_T.clone()
     acc = torch.zeros_like(gv_T) if need_leak else gv_T.new_zeros(1)
     dtype = _np(u_all).dtype
-    kind, sp = _surrogate_params(cfg, dtype)
+    sgrad, sp = _surrogate(cfg, dtype)
     cst = _consts(dtype, cfg.threshold, cfg.v_reset, cfg.beta)
     _launch(_liaf_bwd, u_all.shape[1], _np(gu_out), _np(gv), _np(u_all), _np(leak), _np(gx),
-            _np(acc), cst, sp, kind, cfg.detach, need_leak)
+            _np(acc), cst, sgrad, sp, cfg.detach, need_leak)
     return gx, gv, acc if need_leak else None
 
 
 # ----------------------------------------------------------------------------- TS-LIF
-@njit(**_JIT)
+@_jit
 def _tslif_fwd(x, ud0, us0, coef, y, ud_out, us_out, ud_s, us_s, cst, block, b0, b1):
     T, N = x.shape
     gamma, theta, one, zero = cst[0], cst[1], cst[2], cst[3]
@@ -337,8 +362,8 @@ def _tslif_fwd(x, ud0, us0, coef, y, ud_out, us_out, ud_s, us_s, cst, block, b0,
                 usb[i] = us - theta * (one if us - theta >= zero else zero)
 
 
-@njit(**_JIT)
-def _tslif_bwd(gy, gud, gus, ud_all, us_all, x, ud0, us0, coef, gx, acc, cst, sp, kind,
+@_jit
+def _tslif_bwd(gy, gud, gus, ud_all, us_all, x, ud0, us0, coef, gx, acc, cst, sgrad, sp,  # noqa: C901
                detach, need, block, b0, b1):
     T, N = x.shape
     gamma, theta, one, zero = cst[0], cst[1], cst[2], cst[3]
@@ -357,8 +382,8 @@ def _tslif_bwd(gy, gud, gus, ud_all, us_all, x, ud0, us0, coef, gx, acc, cst, sp
         for t in range(T - 1, -1, -1):
             gyr, gxr = gy[t, lo:hi], gx[t, lo:hi]
             udr, usr = ud_all[t, lo:hi], us_all[t, lo:hi]
-            _sgrad(udr, theta, sgd, kind, sp, one, zero)
-            _sgrad(usr, theta, sgs, kind, sp, one, zero)
+            sgrad(udr, theta, sgd, sp[0], sp[1], one, zero)
+            sgrad(usr, theta, sgs, sp[0], sp[1], one, zero)
             # Short loops with one output each, as in the forward (one loop over all sixteen
             # arrays did not vectorise).
             for i in range(n):  # grad of the soma's pre-reset membrane
@@ -422,15 +447,15 @@ def tslif_backward(gy, gud_T, gus_T, ud_all, us_all, x, ud0, us0, coef, cfg, nee
     gud, gus = gud_T.clone(), gus_T.clone()
     acc = torch.zeros_like(coef) if need else coef.new_zeros(8, 1)
     dtype = _np(x).dtype
-    kind, sp = _surrogate_params(cfg, dtype)
+    sgrad, sp = _surrogate(cfg, dtype)
     cst = _consts(dtype, cfg.gamma, cfg.threshold)
     _launch(_tslif_bwd, x.shape[1], _np(gy), _np(gud), _np(gus), _np(ud_all), _np(us_all), _np(x),
-            _np(ud0), _np(us0), _np(coef), _np(gx), _np(acc), cst, sp, kind, cfg.detach, need)
+            _np(ud0), _np(us0), _np(coef), _np(gx), _np(acc), cst, sgrad, sp, cfg.detach, need)
     return gx, gud, gus, acc if need else None
 
 
 # ----------------------------------------------------------------------------- TC-LIF
-@njit(**_JIT)
+@_jit
 def _tclif_fwd(x, ud0, us0, k1, k2, s_out, ud_out, us_out, ud_s, us_s, cst, block, b0, b1):
     T, N = x.shape
     gamma, theta, one, zero = cst[0], cst[1], cst[2], cst[3]
@@ -454,8 +479,8 @@ def _tclif_fwd(x, ud0, us0, k1, k2, s_out, ud_out, us_out, ud_s, us_s, cst, bloc
                 usb[i] = us - theta * s
 
 
-@njit(**_JIT)
-def _tclif_bwd(gs, gud, gus, ud_all, us_all, us0, k1, k2, gx, acc1, acc2, cst, sp, kind,
+@_jit
+def _tclif_bwd(gs, gud, gus, ud_all, us_all, us0, k1, k2, gx, acc1, acc2, cst, sgrad, sp,  # noqa: C901
                detach, need1, need2, block, b0, b1):
     T, N = ud_all.shape
     gamma, theta, one, zero = cst[0], cst[1], cst[2], cst[3]
@@ -467,7 +492,7 @@ def _tclif_bwd(gs, gud, gus, ud_all, us_all, us0, k1, k2, gx, acc1, acc2, cst, s
         sg, g_usb = np.empty_like(us0b), np.empty_like(us0b)
         for t in range(T - 1, -1, -1):
             gsr, gxr, usr = gs[t, lo:hi], gx[t, lo:hi], us_all[t, lo:hi]
-            _sgrad(usr, theta, sg, kind, sp, one, zero)
+            sgrad(usr, theta, sg, sp[0], sp[1], one, zero)
             for i in range(n):
                 g_s = gsr[i]
                 if not detach:
@@ -512,10 +537,11 @@ def tclif_backward(gs, gud_T, gus_T, ud_all, us_all, ud0, us0, k1, k2, cfg, need
     gud, gus = gud_T.clone(), gus_T.clone()
     acc = [torch.zeros_like(ud0) if n else None for n in need]
     dtype = _np(ud_all).dtype
-    kind, sp = _surrogate_params(cfg, dtype)
+    sgrad, sp = _surrogate(cfg, dtype)
     cst = _consts(dtype, cfg.gamma, cfg.threshold)
     dummy = np.zeros(1, dtype=dtype)
     _launch(_tclif_bwd, ud_all.shape[1], _np(gs), _np(gud), _np(gus), _np(ud_all), _np(us_all),
             _np(us0), _np(k1), _np(k2), _np(gx),
-            *[_np(a) if a is not None else dummy for a in acc], cst, sp, kind, cfg.detach, *need)
+            *[_np(a) if a is not None else dummy for a in acc], cst, sgrad, sp, cfg.detach,
+            *need)
     return (gx, gud, gus, *acc)

@@ -22,8 +22,8 @@ _heaviside = _surrogate.heaviside
 
 
 def _surrogate_grad(z: torch.Tensor, cfg) -> torch.Tensor:
-    """``dΘ/dz`` of the config's surrogate (the same functions the reference uses)."""
-    return getattr(_surrogate, f"{cfg.surrogate}_grad")(z, cfg.alpha)
+    """``dΘ/dz`` of the config's surrogate (the table entry the reference uses)."""
+    return _surrogate.SURROGATES[cfg.surrogate].derivative(z, cfg.alpha)
 
 
 def _zeros_if(flag: bool, like: torch.Tensor):

@@ -5,9 +5,11 @@ the time axis: forward reads ``x`` and writes ``s`` and ``h`` once per step, bac
 ``grad_s`` and ``h`` and writes ``grad_x``, which is the minimum traffic (docs/neurons.md, "What a
 fast implementation keeps"). Compile-time flags (``tl.constexpr``) select the reset, the
 detach, the surrogate and which coefficient gradients to accumulate, so every variant is a
-branch-free kernel. Constants are read from a small tensor in the data's dtype, and FMA
-contraction is switched off at launch, so the forward rounds exactly like torch's separate
-element-wise kernels.
+branch-free kernel. The surrogate arrives as a compile-time function: the formula of its
+:data:`~spikecast.neurons.surrogate.SURROGATES` entry with ``ops`` bound to
+``triton.language`` (:func:`_surrogate_fn`), so no kernel lists the surrogates. Constants
+are read from a small tensor in the data's dtype, and FMA contraction is switched off at
+launch, so the forward rounds exactly like torch's separate element-wise kernels.
 
 LIAF, TS-LIF and TC-LIF have no Triton kernel yet: on CUDA they run the portable torch loop
 (:mod:`._torch_kernels`), which the dispatcher picks for any function missing here.
@@ -18,13 +20,11 @@ without a GPU). Importing this module raises ImportError when triton is missing.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import triton
 import triton.language as tl
 
-from spikecast.neurons.fused._config import SURROGATE_IDS
+from spikecast.neurons.surrogate import SURROGATES, SurrogateSpec
 
 __all__ = ["leaky_forward", "leaky_backward"]
 
@@ -33,22 +33,18 @@ _BLOCK = 128
 _MAX_ELEMENTS = 2**31 - 1
 
 
-@triton.jit
-def _surrogate_grad(z, p0, p1, SG: tl.constexpr):
-    """``dΘ/dz``: 0 atan (p0 = α/2, p1 = π/2·α), 1 sigmoid (p0 = α), 2 rect (p0 = α,
-    p1 = 0.5/α), 3 triangle (p0 = α, p1 = α²)."""
-    # one return at the end: returns inside (even compile-time) branches are fragile in Triton
-    if SG == 0:
-        w = p1 * z
-        out = p0 / (1.0 + w * w)
-    elif SG == 1:
-        e = 1.0 / (1.0 + tl.exp(-p0 * z))
-        out = p0 * e * (1.0 - e)
-    elif SG == 2:
-        out = tl.where(tl.abs(z) < p1, p0, 0.0 * z)
-    else:
-        out = tl.maximum(p0 - p1 * tl.abs(z), 0.0 * z)
-    return out
+_surrogate_fns: dict[SurrogateSpec, triton.JITFunction] = {}
+
+
+def _surrogate_fn(spec: SurrogateSpec):
+    """``spec``'s formula ``(z, p0, p1, one, zero) -> dΘ/dz`` as a Triton function.
+
+    ``ops`` is ``triton.language`` itself rather than its functions: the interpreter
+    (``TRITON_INTERPRET=1``) patches the module's attributes when a kernel runs.
+    """
+    if spec not in _surrogate_fns:
+        _surrogate_fns[spec] = triton.jit(spec.formula(tl))
+    return _surrogate_fns[spec]
 
 
 @triton.jit
@@ -85,8 +81,9 @@ def _leaky_fwd_kernel(x_ptr, v0_ptr, c1_ptr, c2_ptr, c3_ptr, s_ptr, h_ptr, vT_pt
     tl.store(vT_ptr + offs, v, mask=mask)
 
 
+# Its many branches (noqa C901) are compile-time flags: each launch compiles one straight path.
 @triton.jit
-def _leaky_bwd_kernel(gs_ptr, gv_ptr, h_ptr, x_ptr, v0_ptr, c1_ptr, c2_ptr, gx_ptr, gv0_ptr,
+def _leaky_bwd_kernel(gs_ptr, gv_ptr, h_ptr, x_ptr, v0_ptr, c1_ptr, c2_ptr, gx_ptr, gv0_ptr,  # noqa: C901
                       acc1_ptr, acc2_ptr, acc3_ptr, cst_ptr, T, N,
                       HARD: tl.constexpr, DETACH: tl.constexpr, SG: tl.constexpr,
                       NEED1: tl.constexpr, NEED2: tl.constexpr, NEED3: tl.constexpr,
@@ -120,7 +117,7 @@ def _leaky_bwd_kernel(gs_ptr, gv_ptr, h_ptr, x_ptr, v0_ptr, c1_ptr, c2_ptr, gx_p
             gh = g
             if not DETACH:
                 gs = gs - theta * g
-        gh = gh + gs * _surrogate_grad(z, p0, p1, SG)
+        gh = gh + gs * SG(z, p0, p1, 1.0, 0.0 * z)  # SG: the surrogate formula
         tl.store(gx_ptr + row, gh * c2, mask=mask)
         if NEED1:
             # membrane after the previous step's reset (the initial state at t = 0)
@@ -180,15 +177,13 @@ def leaky_backward(gs, gv_T, h, x, v0, c1, c2, cfg, need):
     T, N = h.shape
     gx, gv0 = torch.empty_like(h), torch.empty_like(v0)
     acc = [torch.empty_like(v0) if n else None for n in need]
-    a = cfg.alpha
-    kind = SURROGATE_IDS[cfg.surrogate]
-    p = {0: (a / 2, math.pi / 2 * a), 1: (a, 0.0), 2: (a, 0.5 / a), 3: (a, a * a)}[kind]
-    cst = torch.tensor([cfg.threshold, cfg.v_reset, cfg.x_offset, *p], dtype=h.dtype,
-                       device=h.device)
+    spec = SURROGATES[cfg.surrogate]
+    cst = torch.tensor([cfg.threshold, cfg.v_reset, cfg.x_offset, *spec.params(cfg.alpha)],
+                       dtype=h.dtype, device=h.device)
     _leaky_bwd_kernel[(triton.cdiv(N, _BLOCK),)](
         gs, gv_T, h, x if x is not None else h, v0, c1, c2, gx, gv0,
         *[t if t is not None else gv0 for t in acc], cst, T, N,
-        HARD=cfg.hard, DETACH=cfg.detach, SG=kind, NEED1=need[0], NEED2=need[1],
-        NEED3=need[2], HAS_OFF=cfg.x_offset != 0.0, HAS_VR=cfg.v_reset != 0.0, BLOCK=_BLOCK,
-        enable_fp_fusion=False)
+        HARD=cfg.hard, DETACH=cfg.detach, SG=_surrogate_fn(spec), NEED1=need[0],
+        NEED2=need[1], NEED3=need[2], HAS_OFF=cfg.x_offset != 0.0, HAS_VR=cfg.v_reset != 0.0,
+        BLOCK=_BLOCK, enable_fp_fusion=False)
     return (gx, gv0, *acc)
