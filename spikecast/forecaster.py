@@ -506,8 +506,7 @@ class NeuralForecaster(BaseForecaster):
             json.dumps(params)
         except TypeError:
             params["trainer_kwargs"] = None  # callbacks/loggers are not part of the model
-        panel = self.train_panel_
-        L = int(self.lookback)
+        history = self.train_panel_.last_rows(int(self.lookback))
         meta = {
             "format": _FORMAT,
             "format_version": _FORMAT_VERSION,
@@ -516,9 +515,9 @@ class NeuralForecaster(BaseForecaster):
             "columns": self.columns_,
             "target_columns": self.target_columns_,
             "input_kind": self.input_kind_,
-            "series_name": panel.name,
-            "ids": panel.ids,
-            "index": [_index_to_json(ix[-L:], f) for ix, f in zip(panel.indexes, panel.freqs)],
+            "series_name": history.name,
+            "ids": history.ids,
+            "index": [_index_to_json(ix, f) for ix, f in zip(history.indexes, history.freqs)],
             "scaler_mean": self.scaler_.mean_.tolist(),
             "scaler_std": self.scaler_.scale_.tolist(),
             "best_val_loss": self.best_val_loss_,
@@ -527,8 +526,8 @@ class NeuralForecaster(BaseForecaster):
         }
         tensors = {f"model.{k}": v.detach().cpu().contiguous()
                    for k, v in self.module_.state_dict().items()}
-        for i, v in enumerate(panel.values):
-            tensors[f"history.{i}"] = torch.as_tensor(np.ascontiguousarray(v[-L:]))
+        for i, v in enumerate(history.values):
+            tensors[f"history.{i}"] = torch.as_tensor(np.ascontiguousarray(v))
         path = Path(path)
         with atomic_path(path) as tmp:
             save_file(tensors, str(tmp), metadata={"spikecast": json.dumps(meta)})

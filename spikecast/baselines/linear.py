@@ -9,7 +9,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from spikecast.baselines._base import BaselineForecaster
 from spikecast.data.frames import Panel
-from spikecast.exceptions import DataValidationError
 from spikecast.validation import Integral, Interval, Real
 
 __all__ = ["LinearForecaster"]
@@ -113,13 +112,7 @@ class LinearForecaster(BaselineForecaster):
         L = int(self.lookback)
         blocks = []
         for p in panels:
-            for uid, v in zip(p.ids, p.values):
-                if len(v) < L:
-                    where = f"series {uid!r}" if uid is not None else "y"
-                    raise DataValidationError(
-                        f"{where} has {len(v)} rows but predict needs the last lookback={L}"
-                    )
-                blocks.append(v[len(v) - L:].T)  # [C, L]
+            blocks += [v.T for v in p.last_rows(L).values]  # [C, L] each
         if not blocks:
             return [[] for _ in panels]
         out = self.forecast_windows(np.concatenate(blocks))

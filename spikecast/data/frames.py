@@ -123,6 +123,21 @@ class Panel:
             raise DataValidationError("target selects no column")
         return names
 
+    def last_rows(self, n_rows: int) -> Panel:
+        """A panel with the last ``n_rows`` rows of every series (views, no copies): the
+        look-back window a forecast starts from.
+
+        Raises:
+            DataValidationError: a series shorter than ``n_rows`` (named in the message).
+        """
+        for uid, v in zip(self.ids, self.values):
+            if len(v) < n_rows:
+                where = f"series {uid!r}" if uid is not None else "y"
+                raise DataValidationError(
+                    f"{where} has {len(v)} rows but predict needs the last lookback={n_rows}"
+                )
+        return self.slice_rows([len(v) - n_rows for v in self.values], self.lengths())
+
     def slice_rows(self, starts, ends) -> Panel:
         """A panel with rows ``starts[i]:ends[i]`` of series ``i`` (views, no copies)."""
         return Panel(

@@ -104,7 +104,9 @@ class WindowDataset(Dataset):
 
 def held_out_rows(size, n: int, what: str = "val_size") -> int:
     """``size`` as a number of rows of an ``n``-row series: a fraction (rounded to the
-    nearest row) or a count. The one rule for the rows a ``"ratio"`` split holds out."""
+    nearest row) or a count. The one rule for the rows a ``"ratio"`` split holds out (the
+    ``"p1"`` / ``"p2"`` splits instead truncate, ``int(n * ratio)``, as the protocols'
+    reference code does: :func:`spikecast.data.splits.ratio_borders`)."""
     if isinstance(size, bool) or size is None:
         raise DataValidationError(f"{what} must be a fraction in [0, 1) or a row count")
     if isinstance(size, float):
@@ -132,13 +134,7 @@ def last_windows(panel: Panel, lookback: int, scaler: StandardScaler) -> torch.T
     Raises:
         DataValidationError: a series is shorter than ``lookback`` (named in the message).
     """
-    for uid, v in zip(panel.ids, panel.values):
-        if len(v) < lookback:
-            where = f"series {uid!r}" if uid is not None else "y"
-            raise DataValidationError(
-                f"{where} has {len(v)} rows but predict needs the last lookback={lookback}"
-            )
-    block = scaler.transform_columns(np.stack([v[len(v) - lookback:] for v in panel.values]))
+    block = scaler.transform_columns(np.stack(panel.last_rows(lookback).values))
     return torch.as_tensor(np.ascontiguousarray(block), dtype=torch.float32)
 
 
