@@ -25,8 +25,8 @@ from spikecast.base import BaseForecaster, ForecasterTags
 from spikecast.data.frames import MISSING_POLICIES, Panel
 from spikecast.data.scaling import StandardScaler
 from spikecast.data.windows import (
+    HELD_OUT_CONSTRAINTS,
     WindowDataModule,
-    held_out_rows,
     last_windows,
     min_training_rows,
     spread_windows,
@@ -228,9 +228,8 @@ class NeuralForecaster(BaseForecaster):
         "scheduler": [Registered("scheduler", SCHEDULERS)],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        # held_out_rows raises naming a fraction outside [0, 1) or a negative count
-        "val_size": [Check(lambda v: isinstance(v, Real) and held_out_rows(v, 1) >= 0,
-                           "a fraction in [0, 1) or a row count")],
+        # the data module's rule (held_out_rows): a fraction in [0, 1) or a row count
+        "val_size": HELD_OUT_CONSTRAINTS["val_size"],
         "early_stopping_patience": [Interval(Integral, 0, None, closed="left"), None],
         "stride": [Interval(Integral, 1, None, closed="left")],
         "random_state": [Interval(Integral, 0, 2**32 - 1), None],
@@ -276,7 +275,7 @@ class NeuralForecaster(BaseForecaster):
         need = int(self.lookback) + int(self.horizon)
         try:
             return min_training_rows(self.lookback, self.horizon, self.val_size)
-        except DataValidationError:  # a bad val_size: the data module names it in fit
+        except InvalidParameterError:  # a bad val_size: validate_params names it in fit
             return need
 
     def _length_hint(self, stage: str) -> str:

@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from spikecast.validation import Integral, Interval, validate_params
+
 __all__ = [
     "mae",
     "mse",
@@ -37,6 +39,11 @@ __all__ = [
 ]
 
 _EPS = np.finfo(np.float64).eps
+
+#: what the metrics' parameters may be (:mod:`spikecast.validation`)
+_PARAMETER_CONSTRAINTS: dict[str, list] = {
+    "season_length": [Interval(Integral, 1, None, closed="left")],
+}
 
 
 # --------------------------------------------------------------------------- validation
@@ -199,12 +206,12 @@ def mase(y_true, y_pred, y_train, season_length: int = 1) -> float:
     per column (each with its own training scale) and averaged over columns.
 
     Raises:
+        spikecast.exceptions.InvalidParameterError: ``season_length`` is not a positive
+            integer (a ``ValueError``, as are the errors below).
         ValueError: if ``y_train`` has ``season_length`` rows or fewer, does not have the
             columns of ``y_true``, or is constant at lag ``m`` (zero scale) in some column.
     """
-    if isinstance(season_length, bool) or not isinstance(season_length, (int, np.integer)) \
-            or season_length < 1:
-        raise ValueError(f"season_length must be a positive integer, got {season_length!r}")
+    validate_params({"season_length": season_length}, _PARAMETER_CONSTRAINTS)
     m = int(season_length)
     a, b = _pair(y_true, y_pred)
     y_train = _align_frames(y_true, y_train, "y_train")

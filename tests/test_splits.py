@@ -23,7 +23,7 @@ from spikecast.data.splits import (
     scale_by_train,
     split_frame,
 )
-from spikecast.exceptions import DataValidationError
+from spikecast.exceptions import DataValidationError, InvalidParameterError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -167,7 +167,7 @@ def test_rounding_dip_is_explained():
     ({"n_rows": 1000, "lookback": 5, "ratios": "abc"}, "ratios must be three numbers"),
 ])
 def test_bad_arguments(kwargs, match):
-    with pytest.raises(DataValidationError, match=match):
+    with pytest.raises(InvalidParameterError, match=match):
         ratio_borders(**kwargs)
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from spikecast.data.windows import WindowDataModule, count_windows
-from spikecast.exceptions import DataValidationError
+from spikecast.exceptions import DataValidationError, InvalidParameterError
 
 
 @pytest.mark.parametrize("length,lookback,horizon,stride", [(100, 10, 5, 1), (57, 8, 3, 2),
@@ -86,7 +86,7 @@ def test_too_short_series_names_the_needed_length():
 
 @pytest.mark.parametrize("bad", [0, -3, 2.5, True])
 def test_bad_lookback_is_rejected(bad):
-    with pytest.raises(DataValidationError, match="lookback"):
+    with pytest.raises(InvalidParameterError, match="lookback"):
         WindowDataModule(pd.DataFrame({"a": np.arange(10.0)}), lookback=bad)
 
 

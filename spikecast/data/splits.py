@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +39,7 @@ import pandas as pd
 
 from spikecast.data.scaling import StandardScaler
 from spikecast.exceptions import DataValidationError
+from spikecast.validation import Check, Integral, Interval, validate_params
 
 __all__ = [
     "SplitBorders",
@@ -117,22 +118,32 @@ class SplitBorders:
         return {name: self.part(name) for name in PARTS}
 
 
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise DataValidationError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_ratios(ratios: Sequence[float]) -> tuple[float, float, float]:
+def _valid_ratios(ratios) -> bool:
     try:
         values = tuple(float(r) for r in ratios)
     except (TypeError, ValueError):
-        raise DataValidationError(f"ratios must be three numbers, got {ratios!r}") from None
-    if len(values) != 3 or min(values) <= 0 or abs(sum(values) - 1.0) > 1e-9:
-        raise DataValidationError(
-            f"ratios must be three positive numbers (train, val, test) summing to 1, got "
-            f"{ratios!r}")
-    return values  # three, by the length check above
+        raise ValueError(f"ratios must be three numbers, got {ratios!r}") from None
+    return len(values) == 3 and min(values) > 0 and abs(sum(values) - 1.0) <= 1e-9
+
+
+def _at_least(minimum: int) -> Interval:
+    return Interval(Integral, minimum, None, closed="left", desc=f"an integer >= {minimum}")
+
+
+#: what the arguments of :func:`ratio_borders` and :func:`fixed_borders` may be
+#: (:mod:`spikecast.validation`)
+SPLIT_CONSTRAINTS: dict[str, list] = {
+    "n_rows": [_at_least(0)],
+    "lookback": [_at_least(1)],
+    "horizon": [_at_least(1)],
+    "ratios": [Check(_valid_ratios, "three positive numbers (train, val, test) summing to 1")],
+}
+
+
+def _ratios(ratios) -> tuple[float, float, float]:
+    """Checked ratios (:data:`SPLIT_CONSTRAINTS`) as three floats."""
+    train, val, test = (float(r) for r in ratios)
+    return train, val, test
 
 
 def _ratio_sizes(n: int, ratios: tuple[float, float, float]) -> tuple[int, int, int]:
@@ -186,13 +197,16 @@ def ratio_borders(n_rows: int, lookback: int, ratios: Sequence[float] = P1_RATIO
         protocol: label stored in the result.
 
     Raises:
-        spikecast.exceptions.DataValidationError (a ``ValueError``): bad arguments, or too
-            few rows; the message says how many rows are needed.
+        spikecast.exceptions.InvalidParameterError (a ``ValueError``): bad arguments.
+        spikecast.exceptions.DataValidationError (a ``ValueError``): too few rows; the
+            message says how many rows are needed.
     """
-    n_rows = _check_int("n_rows", n_rows, 0)
-    lookback = _check_int("lookback", lookback, 1)
-    horizon = _check_int("horizon", horizon, 1)
-    ratios = _check_ratios(ratios)
+    if isinstance(ratios, Iterator):  # read once, checked and used
+        ratios = tuple(ratios)
+    validate_params({"n_rows": n_rows, "lookback": lookback, "horizon": horizon,
+                     "ratios": ratios}, SPLIT_CONSTRAINTS)
+    n_rows, lookback, horizon = int(n_rows), int(lookback), int(horizon)
+    ratios = _ratios(ratios)
     if not _ratio_fits(n_rows, ratios, lookback, horizon):
         need = _min_rows(ratios, lookback, horizon, above=n_rows)
         num_train, num_val, num_test = _ratio_sizes(n_rows, ratios)
@@ -220,12 +234,14 @@ def fixed_borders(n_rows: int, lookback: int, borders: Sequence[int], *, horizon
     ``range(val_end - lookback, test_end)``; rows from ``test_end`` on are unused.
 
     Raises:
+        spikecast.exceptions.InvalidParameterError: ``n_rows``, ``lookback`` or ``horizon``
+            is not an integer in its range.
         spikecast.exceptions.DataValidationError: fewer than ``test_end`` rows, or a part too
             short for one window (the message says what length is needed).
     """
-    n_rows = _check_int("n_rows", n_rows, 0)
-    lookback = _check_int("lookback", lookback, 1)
-    horizon = _check_int("horizon", horizon, 1)
+    validate_params({"n_rows": n_rows, "lookback": lookback, "horizon": horizon},
+                    SPLIT_CONSTRAINTS)
+    n_rows, lookback, horizon = int(n_rows), int(lookback), int(horizon)
     if len(borders) != 3 or not 0 < borders[0] < borders[1] < borders[2]:
         raise DataValidationError(f"borders must be three increasing positive row numbers, "
                                   f"got {list(borders)}")

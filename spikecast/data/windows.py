@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from numbers import Integral, Real
 
 import lightning.pytorch as pl
 import numpy as np
@@ -25,6 +26,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 from spikecast.data.frames import Panel, to_panel
 from spikecast.data.scaling import StandardScaler
 from spikecast.exceptions import DataValidationError
+from spikecast.validation import Check, Interval, Options, validate_params
 
 __all__ = ["WindowDataset", "WindowDataModule", "RowSplit", "count_windows", "StandardScaler",
            "held_out_rows", "min_training_rows", "last_windows", "spread_windows",
@@ -102,19 +104,49 @@ class WindowDataset(Dataset):
         return x, y.index_select(1, self.target_positions)
 
 
+def _is_fraction(size) -> bool:
+    """A real number that is no integer (``float``, ``np.float32``, ...)."""
+    return isinstance(size, Real) and not isinstance(size, (Integral, bool, np.bool_))
+
+
+def _held_out(what: str) -> Check:
+    """The constraint of ``val_size`` / ``test_size``: a fraction in [0, 1) or a row count
+    (an integer >= 0); a number outside those ranges gets its own message."""
+    def check(size) -> bool:
+        if _is_fraction(size):
+            if not 0.0 <= size < 1.0:
+                raise ValueError(f"{what}={size} must be a fraction in [0, 1)")
+            return True
+        if isinstance(size, Integral) and not isinstance(size, (bool, np.bool_)):
+            if size < 0:
+                raise ValueError(f"{what}={size} must not be negative")
+            return True
+        return False
+
+    return Check(check, "a fraction in [0, 1) or a row count")
+
+
+#: what the rows a ``"ratio"`` split holds out may be (:func:`held_out_rows`)
+HELD_OUT_CONSTRAINTS: dict[str, list] = {
+    "val_size": [_held_out("val_size")],
+    "test_size": [_held_out("test_size")],
+}
+
+
 def held_out_rows(size, n: int, what: str = "val_size") -> int:
     """``size`` as a number of rows of an ``n``-row series: a fraction (rounded to the
     nearest row) or a count. The one rule for the rows a ``"ratio"`` split holds out (the
     ``"p1"`` / ``"p2"`` splits instead truncate, ``int(n * ratio)``, as the protocols'
-    reference code does: :func:`spikecast.data.splits.ratio_borders`)."""
-    if isinstance(size, bool) or size is None:
-        raise DataValidationError(f"{what} must be a fraction in [0, 1) or a row count")
-    if isinstance(size, float):
-        if not 0.0 <= size < 1.0:
-            raise DataValidationError(f"{what}={size} must be a fraction in [0, 1)")
+    reference code does: :func:`spikecast.data.splits.ratio_borders`).
+
+    Raises:
+        spikecast.exceptions.InvalidParameterError: ``size`` (called ``what`` in the
+            message) is neither a fraction in [0, 1) nor a row count.
+    """
+    constraints = HELD_OUT_CONSTRAINTS.get(what) or [_held_out(what)]
+    validate_params({what: size}, {what: constraints})
+    if _is_fraction(size):
         return int(round(n * size))
-    if int(size) < 0:
-        raise DataValidationError(f"{what}={size} must not be negative")
     return int(size)
 
 
@@ -176,6 +208,9 @@ def _read_csv(path: str) -> pd.DataFrame:
     return frame
 
 
+_POSITIVE_INT = Interval(Integral, 1, None, closed="left")
+
+
 class WindowDataModule(pl.LightningDataModule):
     """Train / validation / test / predict windows over one or many series.
 
@@ -202,6 +237,16 @@ class WindowDataModule(pl.LightningDataModule):
         missing: missing-value policy for :func:`~spikecast.data.frames.to_panel`.
     """
 
+    #: what the options checked on construction may be (:mod:`spikecast.validation`);
+    #: ``val_size`` and ``test_size`` are checked with the data (:func:`held_out_rows`)
+    _parameter_constraints: dict[str, list] = {
+        "lookback": [_POSITIVE_INT],
+        "horizon": [_POSITIVE_INT],
+        "batch_size": [_POSITIVE_INT],
+        "stride": [_POSITIVE_INT],
+        "split": [Options("ratio", "p1", "p2")],
+    }
+
     def __init__(self, data=None, *, lookback: int = 96, horizon: int = 24,
                  target: list[str] | str | None = None, split: str = "ratio",
                  val_size: float | int = 0.2, test_size: float | int = 0.0,
@@ -209,12 +254,8 @@ class WindowDataModule(pl.LightningDataModule):
                  shuffle: bool = True, seed: int = 0, num_workers: int = 0,
                  data_dir: str | None = None, missing: str = "raise"):
         super().__init__()
-        for name, value in (("lookback", lookback), ("horizon", horizon),
-                            ("batch_size", batch_size), ("stride", stride)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise DataValidationError(f"{name} must be a positive integer, got {value!r}")
-        if split not in ("ratio", "p1", "p2"):
-            raise DataValidationError(f"split={split!r} is not one of ['ratio', 'p1', 'p2']")
+        validate_params({"lookback": lookback, "horizon": horizon, "batch_size": batch_size,
+                         "stride": stride, "split": split}, self._parameter_constraints)
         self.data = data
         self.lookback = int(lookback)
         self.horizon = int(horizon)

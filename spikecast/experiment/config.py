@@ -37,6 +37,7 @@ import yaml
 from spikecast.backtest.params import check_backtest_params
 from spikecast.exceptions import InvalidParameterError
 from spikecast.experiment.registry import MODELS, ConfigError, build_model, model_params
+from spikecast.validation import Integral, Interval, validate_params
 
 __all__ = ["BacktestSpec", "load_spec", "spec_from_dict", "read_yaml", "DEFAULT_METRICS"]
 
@@ -47,6 +48,21 @@ _BACKTEST = {"horizon": True, "start": True, "stride": False, "window": False,
              "train_length": False, "refit": False, "n_jobs": False, "metrics": False,
              "season_length": False}
 _MODEL = {"name": False, "model": True, "params": False}
+
+
+def _at_least(minimum: int) -> Interval:
+    return Interval(Integral, minimum, None, closed="left", desc=f"an integer >= {minimum}")
+
+
+#: what the configuration's own keys may be (:mod:`spikecast.validation`), by their dotted
+#: path; the backtest's settings are checked with
+#: :data:`~spikecast.backtest.params.BACKTEST_CONSTRAINTS`, a model's parameters by the model
+CONFIG_CONSTRAINTS: dict[str, list] = {
+    "seed": [_at_least(0), None],
+    "dataset.tail": [_at_least(2), None],
+    "backtest.horizon": [_at_least(1)],
+    "backtest.season_length": [_at_least(1)],
+}
 
 
 @dataclass
@@ -129,11 +145,13 @@ def _section(value, keys: dict[str, bool], where: str) -> dict:
     return value
 
 
-def _int(value, where: str, minimum: int = 1, allow_none: bool = False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{where} must be an integer >= {minimum}, got {value!r}")
+def _checked(value, key: str, source: str):
+    """``value`` of ``key`` (a dotted path) if it meets :data:`CONFIG_CONSTRAINTS`, else a
+    :class:`ConfigError` naming ``source`` (the file) and the key."""
+    try:
+        validate_params({key: value}, {key: CONFIG_CONSTRAINTS[key]}, where=source)
+    except InvalidParameterError as err:
+        raise ConfigError(str(err)) from err
     return value
 
 
@@ -148,9 +166,10 @@ def _names(value, where: str) -> list[str] | None:
     return list(names)
 
 
-def _dataset(section: dict, where: str) -> dict:
+def _dataset(section: dict, source: str) -> dict:
     from spikecast.data import dataset_card
 
+    where = f"{source}: dataset"
     name = section["name"]
     try:
         dataset_card(name)
@@ -159,13 +178,14 @@ def _dataset(section: dict, where: str) -> dict:
     return {"dataset": name,
             "columns": _names(section.get("columns"), f"{where}.columns"),
             "target": _names(section.get("target"), f"{where}.target"),
-            "tail": _int(section.get("tail"), f"{where}.tail", 2, allow_none=True),
+            "tail": _checked(section.get("tail"), "dataset.tail", source),
             "data_dir": section.get("data_dir")}
 
 
-def _backtest(section: dict, where: str) -> dict:
+def _backtest(section: dict, source: str) -> dict:
     from spikecast.metrics import METRICS
 
+    where = f"{source}: backtest"
     settings = {"start": section["start"], "stride": section.get("stride", 1),
                 "window": section.get("window", "expanding"),
                 "train_length": section.get("train_length"),
@@ -183,11 +203,11 @@ def _backtest(section: dict, where: str) -> dict:
     unknown = [m for m in metrics if not isinstance(m, str) or m.lower() not in valid]
     if unknown:
         raise ConfigError(f"{where}.metrics: unknown metric(s) {unknown}; valid: {valid}")
-    return {"horizon": _int(section["horizon"], f"{where}.horizon"),
+    return {"horizon": _checked(section["horizon"], "backtest.horizon", source),
             **settings,
             "metrics": [m.lower() for m in metrics],
-            "season_length": _int(section.get("season_length", 1),
-                                  f"{where}.season_length")}
+            "season_length": _checked(section.get("season_length", 1),
+                                      "backtest.season_length", source)}
 
 
 def _models(entries, where: str) -> dict[str, tuple[str, dict]]:
@@ -240,15 +260,13 @@ def spec_from_dict(config: dict, source: str = "<config>") -> BacktestSpec:
         ConfigError: the first problem found, naming ``source`` and the key.
     """
     config = _section(config, _TOP, source)
-    seed = _int(config.get("seed", 0), f"{source}: seed", 0, allow_none=True)
+    seed = _checked(config.get("seed", 0), "seed", source)
     output_dir = config.get("output_dir")
     if output_dir is not None and not isinstance(output_dir, str):
         raise ConfigError(f"{source}: output_dir must be a path, got {output_dir!r}")
     spec = BacktestSpec(
-        **_dataset(_section(config["dataset"], _DATASET, f"{source}: dataset"),
-                   f"{source}: dataset"),
-        **_backtest(_section(config["backtest"], _BACKTEST, f"{source}: backtest"),
-                    f"{source}: backtest"),
+        **_dataset(_section(config["dataset"], _DATASET, f"{source}: dataset"), source),
+        **_backtest(_section(config["backtest"], _BACKTEST, f"{source}: backtest"), source),
         models=_models(config["models"], f"{source}: models"),
         seed=seed, output_dir=output_dir, source=source,
     )

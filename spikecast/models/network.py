@@ -16,6 +16,7 @@ from spikecast.models import architectures
 from spikecast.models.architectures import Synapse
 from spikecast.models.normalization import InstanceNorm
 from spikecast.models.readouts import Readout
+from spikecast.validation import validate_params
 
 __all__ = ["ForecastNetwork"]
 
@@ -42,6 +43,9 @@ class ForecastNetwork(nn.Module):
             encoder then models what a linear forecast misses. Its products are MACs.
         **encoder_params: the architecture's arguments (``hidden_size``, ``neuron``, ...).
     """
+
+    #: its own options checked here (the encoder and the readout check theirs)
+    _parameter_constraints = {"linear_skip": ["boolean"]}
 
     # registered buffers: declared so that they type as tensors, not nn.Module's Tensor | Module
     targets: torch.Tensor
@@ -80,8 +84,7 @@ class ForecastNetwork(nn.Module):
             per_item *= self.n_out
         self.readout = Readout(readout, self.encoder.output_size,
                                self.encoder.output_steps(lookback), per_item, readout_size)
-        if not isinstance(linear_skip, bool):
-            raise ValueError(f"linear_skip must be True or False, got {linear_skip!r}")
+        validate_params({"linear_skip": linear_skip}, self._parameter_constraints)
         self.skip = nn.Linear(lookback, horizon * (n_quantiles or 1)) if linear_skip else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -24,8 +24,9 @@ import math
 import torch
 from torch import nn
 
-from spikecast.models.architectures.base import Synapse
+from spikecast.models.architectures.base import POSITIVE_INT, Synapse
 from spikecast.models.units import NeuronUnit
+from spikecast.validation import Registered, validate_params
 
 __all__ = ["READOUTS", "Readout"]
 
@@ -46,14 +47,16 @@ class Readout(nn.Module):
         size: per-step projection width of ``flatten`` (None: no projection).
     """
 
+    #: what ``kind`` and ``size`` may be, under the names the forecaster gives them
+    _parameter_constraints: dict[str, list] = {
+        "readout": [Registered("readout", READOUTS)],
+        "readout_size": [POSITIVE_INT, None],
+    }
+
     def __init__(self, kind: str, in_features: int, steps: int, out_features: int,
                  size: int | None = None):
         super().__init__()
-        if kind not in READOUTS:
-            raise ValueError(f"unknown readout {kind!r}; valid: {list(READOUTS)}")
-        if size is not None and (isinstance(size, bool) or not isinstance(size, int)
-                                 or size < 1):
-            raise ValueError(f"readout_size must be a positive integer or None, got {size!r}")
+        validate_params({"readout": kind, "readout_size": size}, self._parameter_constraints)
         self.kind = kind
         self.steps = steps
         self.project = nn.Linear(in_features, size) if kind == "flatten" and size else None

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from spikecast.neurons import surrogate as _surrogate
+from spikecast.validation import Integral, Interval, validate_params
 
 __all__ = ["BACKENDS", "RESETS", "BaseNeuron"]
 
@@ -71,6 +72,12 @@ class BaseNeuron(nn.Module):
     num_spike_tensors: int = 1
     analog_output: bool = False
 
+    #: what ``num_features`` may be (:mod:`spikecast.validation`); ``backend`` and
+    #: ``surrogate`` are looked up by name, and ``per_channel`` needs ``num_features``
+    _parameter_constraints: dict[str, list] = {
+        "num_features": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
     @property
     def silent_output_zero(self) -> bool:
         """See the class docstring; a property, since LIAF's depends on its configuration."""
@@ -80,11 +87,7 @@ class BaseNeuron(nn.Module):
                  alpha: float | None = None, detach_reset: bool = False,
                  per_channel: bool = False, backend: str = "auto"):
         super().__init__()
-        if num_features is not None:
-            if isinstance(num_features, bool) or not isinstance(num_features, int) \
-                    or num_features < 1:
-                raise ValueError(f"num_features must be a positive int or None, "
-                                 f"got {num_features!r}")
+        validate_params({"num_features": num_features}, BaseNeuron._parameter_constraints)
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; valid backends: {list(BACKENDS)}")
         if per_channel and num_features is None:

@@ -17,7 +17,6 @@ from spikecast.models.architectures.base import (
     Encoder,
     SpikeMatMul,
     Synapse,
-    check_positive_int,
 )
 from spikecast.models.units import neuron_names
 
@@ -28,7 +27,6 @@ __all__ = [
     "Synapse",
     "available",
     "build",
-    "check_positive_int",
     "encoder_name",
     "resolve",
 ]

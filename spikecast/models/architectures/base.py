@@ -33,16 +33,15 @@ import torch
 from torch import nn
 
 from spikecast.models.units import NeuronUnit, is_analog, neuron_names
+from spikecast.validation import Integral, Interval, Real, validate_params
 
-__all__ = ["Encoder", "SpikeMatMul", "Synapse", "check_positive_int", "modules_of"]
+__all__ = ["POSITIVE_INT", "Encoder", "SpikeMatMul", "Synapse", "modules_of"]
 
 _M = TypeVar("_M", bound=nn.Module)
 
 
-def check_positive_int(name: str, value) -> None:
-    """Raise ``ValueError`` unless ``value`` is a positive ``int`` (``bool`` is not)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+#: a positive integer (numpy integers count, ``bool`` does not)
+POSITIVE_INT = Interval(Integral, 1, None, closed="left")
 
 
 def modules_of(modules: nn.ModuleList, kind: type[_M]) -> list[_M]:
@@ -113,16 +112,23 @@ class Encoder(nn.Module):
     tokens: ClassVar[str] = "time"
     default_neuron: ClassVar[str | None] = "liaf"
 
+    #: what the common arguments may be (:mod:`spikecast.validation`); each subclass
+    #: declares and checks its own options the same way. ``neuron`` is checked by
+    #: :meth:`check_neuron`, which knows which neurons suit the architecture.
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        "input_size": [POSITIVE_INT],
+        "hidden_size": [POSITIVE_INT],
+        "num_layers": [POSITIVE_INT],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+    }
+
     def __init__(self, input_size: int, hidden_size: int = 128, num_layers: int = 1,
                  neuron: str | None = None, neuron_params: dict | None = None,
                  dropout: float = 0.0, init_rate: float | None = 0.15):
         super().__init__()
-        for name, value in (("input_size", input_size), ("hidden_size", hidden_size),
-                            ("num_layers", num_layers)):
-            check_positive_int(name, value)
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) \
-                or not 0 <= dropout < 1:
-            raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
+        validate_params({"input_size": input_size, "hidden_size": hidden_size,
+                         "num_layers": num_layers, "dropout": dropout},
+                        Encoder._parameter_constraints)
         neuron = self.default_neuron if neuron is None else neuron
         type(self).check_neuron(neuron)
         self.input_size = input_size

@@ -48,20 +48,21 @@ Differences from SeqSNN's code (``SeqSNN/network/snn/ispikformer.py``,
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
 from torch import nn
 
+from spikecast.exceptions import InvalidParameterError
 from spikecast.models.architectures.base import (
+    POSITIVE_INT,
     Encoder,
     SpikeMatMul,
     Synapse,
-    check_positive_int,
     modules_of,
 )
 from spikecast.models.units import NeuronUnit
+from spikecast.validation import Interval, Real, validate_params
 
 __all__ = ["ISpikformer"]
 
@@ -159,6 +160,15 @@ class ISpikformer(Encoder):
 
     tokens = "variates"
 
+    # its own options; that ``heads`` divides ``hidden_size`` is checked in ``__init__``
+    _parameter_constraints = {
+        "spike_steps": [POSITIVE_INT],
+        "heads": [POSITIVE_INT],
+        "ff_mult": [POSITIVE_INT],
+        "qk_scale": [Interval(Real, 0, None, closed="neither",
+                              desc="a positive finite number")],
+    }
+
     def __init__(self, input_size: int, hidden_size: int = 128, num_layers: int = 1,
                  neuron: str | None = None, neuron_params: dict | None = None,
                  dropout: float = 0.0, init_rate: float | None = 0.15,
@@ -166,15 +176,14 @@ class ISpikformer(Encoder):
                  qk_scale: float = 0.125):
         super().__init__(input_size, hidden_size, num_layers, neuron, neuron_params, dropout,
                          init_rate)
-        for name, value in (("spike_steps", spike_steps), ("heads", heads),
-                            ("ff_mult", ff_mult)):
-            check_positive_int(name, value)
+        constraints = ISpikformer._parameter_constraints
+        validate_params({"spike_steps": spike_steps, "heads": heads, "ff_mult": ff_mult},
+                        constraints)
         if hidden_size % heads:
-            raise ValueError(f"hidden_size must be a multiple of heads: hidden_size="
-                             f"{hidden_size} is not divisible by heads={heads}")
-        if isinstance(qk_scale, bool) or not isinstance(qk_scale, (int, float)) \
-                or not (qk_scale > 0 and math.isfinite(qk_scale)):
-            raise ValueError(f"qk_scale must be a positive finite number, got {qk_scale!r}")
+            raise InvalidParameterError(
+                f"hidden_size must be a multiple of heads: hidden_size={hidden_size} is not "
+                f"divisible by heads={heads}")
+        validate_params({"qk_scale": qk_scale}, constraints)
         self.spike_steps = spike_steps
         self.heads = heads
         self.ff_mult = ff_mult

@@ -40,8 +40,9 @@ class RecurrentEncoder(Encoder):
         if neuron_params:
             raise ValueError(f"{type(self).__name__} has no neurons: neuron_params "
                              f"{sorted(neuron_params)} do not apply")
-        self.rnn = self.cell(input_size, hidden_size, num_layers=num_layers,
-                             dropout=dropout if num_layers > 1 else 0.0)
+        # torch's RNNs take Python ints only (numpy integers pass the checks above)
+        self.rnn = self.cell(int(input_size), int(hidden_size), num_layers=int(num_layers),
+                             dropout=float(dropout) if num_layers > 1 else 0.0)
 
     @classmethod
     def check_neuron(cls, neuron: str | None) -> None:

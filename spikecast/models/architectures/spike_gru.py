@@ -58,6 +58,7 @@ from spikecast.models.architectures.base import Encoder, Synapse, modules_of
 from spikecast.models.encodings import SpikeEncoding
 from spikecast.models.units import Center, NeuronUnit
 from spikecast.neurons import surrogate
+from spikecast.validation import validate_params
 
 __all__ = ["SpikeGRU"]
 
@@ -86,15 +87,17 @@ class SpikeGRU(Encoder):
         units: per layer, the neuron unit the gated current drives.
     """
 
+    # its own options (``encoding`` is checked by SpikeEncoding)
+    _parameter_constraints = {"recurrent": ["boolean"]}
+
     def __init__(self, input_size: int, hidden_size: int = 128, num_layers: int = 1,
                  neuron: str | None = None, neuron_params: dict | None = None,
                  dropout: float = 0.0, init_rate: float | None = 0.15,
                  encoding: str = "conv", recurrent: bool = False):
         super().__init__(input_size, hidden_size, num_layers, neuron, neuron_params, dropout,
                          init_rate)
-        if not isinstance(recurrent, bool):
-            raise ValueError(f"recurrent must be True or False, got {recurrent!r}")
-        self.recurrent = recurrent
+        validate_params({"recurrent": recurrent}, SpikeGRU._parameter_constraints)
+        self.recurrent = bool(recurrent)
         self.encoding = SpikeEncoding(encoding, input_size, hidden_size,
                                       lambda n: self.unit(n, "lif"))
         widths = [self.encoding.output_size] + [hidden_size] * (num_layers - 1)

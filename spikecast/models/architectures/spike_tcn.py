@@ -53,13 +53,14 @@ from torch import nn
 from torch.nn import functional as F
 
 from spikecast.models.architectures.base import (
+    POSITIVE_INT,
     Encoder,
     Synapse,
-    check_positive_int,
     modules_of,
 )
 from spikecast.models.encodings import SpikeEncoding
 from spikecast.models.units import NeuronUnit, is_analog
+from spikecast.validation import validate_params
 
 __all__ = ["SpikeTCN", "SpikeTCNBlock"]
 
@@ -139,6 +140,13 @@ class SpikeTCN(Encoder):
     # TS-LIF had the lowest validation loss with this architecture (docs/defaults.md)
     default_neuron = "ts_lif"
 
+    # its own options (``encoding`` is checked by SpikeEncoding)
+    _parameter_constraints = {
+        "spike_steps": [POSITIVE_INT],
+        "kernel_size": [POSITIVE_INT],
+        "dilation_base": [POSITIVE_INT],
+    }
+
     def __init__(self, input_size: int, hidden_size: int = 128, num_layers: int = 1,
                  neuron: str | None = None, neuron_params: dict | None = None,
                  dropout: float = 0.0, init_rate: float | None = 0.15,
@@ -146,9 +154,8 @@ class SpikeTCN(Encoder):
                  dilation_base: int = 2):
         super().__init__(input_size, hidden_size, num_layers, neuron, neuron_params, dropout,
                          init_rate)
-        for name, value in (("spike_steps", spike_steps), ("kernel_size", kernel_size),
-                            ("dilation_base", dilation_base)):
-            check_positive_int(name, value)
+        validate_params({"spike_steps": spike_steps, "kernel_size": kernel_size,
+                         "dilation_base": dilation_base}, SpikeTCN._parameter_constraints)
         self.spike_steps = spike_steps
         self.kernel_size = kernel_size
         self.dilation_base = dilation_base

@@ -19,13 +19,14 @@ import torch
 from torch import nn
 
 from spikecast.models.architectures.base import (
+    POSITIVE_INT,
     Encoder,
     Synapse,
-    check_positive_int,
     modules_of,
 )
 from spikecast.models.encodings import SpikeEncoding
 from spikecast.models.units import NeuronUnit
+from spikecast.validation import validate_params
 
 __all__ = ["Stack"]
 
@@ -39,13 +40,16 @@ class Stack(Encoder):
         (the rest: see :class:`~spikecast.models.architectures.base.Encoder`)
     """
 
+    # its own options (``encoding`` is checked by SpikeEncoding)
+    _parameter_constraints = {"spike_steps": [POSITIVE_INT]}
+
     def __init__(self, input_size: int, hidden_size: int = 128, num_layers: int = 1,
                  neuron: str | None = None, neuron_params: dict | None = None,
                  dropout: float = 0.0, init_rate: float | None = 0.15,
                  encoding: str = "direct", spike_steps: int = 1):
         super().__init__(input_size, hidden_size, num_layers, neuron, neuron_params, dropout,
                          init_rate)
-        check_positive_int("spike_steps", spike_steps)
+        validate_params({"spike_steps": spike_steps}, Stack._parameter_constraints)
         self.spike_steps = spike_steps
         self.encoding = SpikeEncoding(encoding, input_size, hidden_size,
                                       lambda n: self.unit(n, "lif"))
