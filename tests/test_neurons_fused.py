@@ -338,9 +338,10 @@ def test_a_new_table_entry_reaches_every_kernel(monkeypatch, name, kwargs, kerne
 
 
 @pytest.mark.skipif(not fused.numba_available(), reason="numba not installed")
-def test_numba_kernels_are_compiled_once_for_all_surrogates():
-    """The surrogate reaches the numba kernels as a function pointer of one type, so each
-    kernel has one compiled (and cached) version per dtype, whatever the surrogates."""
+def test_numba_kernels_are_specialised_per_surrogate():
+    """The table entry reaches the numba kernels as an argument whose type names its
+    formula, so each backward kernel has one compiled version per surrogate and dtype, the
+    formula inlined (no call through a pointer)."""
     from spikecast.neurons.fused import _numba_kernels as nk
 
     for sg in surrogate.available():
@@ -348,4 +349,54 @@ def test_numba_kernels_are_compiled_once_for_all_surrogates():
         _compare("tc_lif", {"surrogate": sg}, torch.float64, "numba")
     for kernel in (nk._leaky_bwd, nk._tclif_bwd):
         float64 = [sig for sig in kernel.signatures if str(sig[0]) == "array(float64, 2d, C)"]
-        assert len(float64) == 1, kernel.signatures
+        types = [t for sig in float64 for t in sig if isinstance(t, nk.SurrogateType)]
+        assert len(types) == len(float64) == len(set(types)), kernel.signatures
+        assert {t.surrogate for t in types} >= set(surrogate.available())
+
+
+def _atan_copy(z, p0, p1, one, zero):
+    """The atan formula again, in another module (its docstring does not count)."""
+    w = p1 * z
+    return p0 / (one + w * w)
+
+
+def _atan_edited(z, p0, p1, one, zero):
+    """The atan formula, edited."""
+    w = p1 * z
+    return p0 / (one + w * w * w)
+
+
+@pytest.mark.skipif(not fused.numba_available(), reason="numba not installed")
+def test_numba_cache_key_follows_the_formula():
+    """The kernels' cache key holds a digest of the formula's code: the same code gives the
+    same type (in any process: it pickles, with no address in it), an edited formula under
+    the same name a new one, so the disk cache never serves a stale formula."""
+    import pickle
+
+    from numba import typeof
+
+    atan = surrogate.SURROGATES["atan"]
+    same = typeof(surrogate.SurrogateSpec("atan", 2.0, atan.params, _atan_copy))
+    edited = typeof(surrogate.SurrogateSpec("atan", 2.0, atan.params, _atan_edited))
+    assert same == typeof(atan) and pickle.loads(pickle.dumps(same)) == same
+    assert edited != same and edited.surrogate == "atan"
+    assert "0x" not in str(same)
+
+
+@pytest.mark.skipif(not fused.numba_available(), reason="numba not installed")
+def test_numba_kernels_load_from_the_disk_cache():
+    """Every compiled version of the kernels, one per surrogate included, is served by
+    numba's disk cache to a fresh dispatcher (as in a new process): no process but the first
+    compiles them."""
+    from numba import njit
+
+    from spikecast.neurons.fused import _numba_kernels as nk
+
+    x = torch.randn(T, B, F, requires_grad=True)
+    neurons.LIF(backend="fused")(x).sum().backward()  # compiles and caches, if not yet
+    for kernel in (nk._leaky_fwd, nk._leaky_bwd):
+        fresh = njit(cache=True, nogil=True, error_model="numpy")(kernel.py_func)
+        for sig in kernel.signatures:
+            fresh.compile(sig)
+        assert not fresh.stats.cache_misses
+        assert sum(fresh.stats.cache_hits.values()) == len(kernel.signatures) > 0

@@ -25,9 +25,11 @@ that same function object:
 
 - torch (the reference step and the portable fused loop): ``ops`` bound to
   :data:`TORCH_OPS`;
-- numba (fused CPU kernels): :meth:`SurrogateSpec.formula` re-binds ``ops`` to numba scalar
-  functions, the compiled elementwise pass reaches the kernels as a function pointer, so the
-  cached kernels never contain a surrogate (no stale cache when the table changes);
+- numba (fused CPU kernels): the kernels take the entry itself as an argument, whose numba
+  type names the formula; :meth:`SurrogateSpec.formula` re-binds ``ops`` to numba scalar
+  functions and numba compiles each backward kernel once per entry and dtype with the
+  formula inlined, cached on disk under a key that holds a digest of the formula's code (an
+  edited formula is compiled afresh, never served stale);
 - Triton (fused GPU kernels): ``ops`` re-bound to ``triton.language``, the jitted formula is
   passed to the kernel as a compile-time constant.
 
@@ -40,7 +42,8 @@ globals (Triton rejects them): every constant that depends on ``α`` goes throug
 ``params`` (two at most, computed once on the host).
 
 Adding a surrogate takes one formula ``def`` and one entry in :data:`SURROGATES`, both in
-this file; no kernel changes.
+this file; no kernel changes. (Its first use compiles each numba backward kernel it runs
+once for it, a second or two per kernel and dtype; the disk cache serves later processes.)
 """
 
 from __future__ import annotations

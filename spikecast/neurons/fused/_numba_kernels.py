@@ -10,26 +10,38 @@ off (no fused multiply-add contraction), which keeps the forward bit-identical t
 Importing this module raises ImportError when numba is missing; the dispatcher then uses
 the torch loop.
 
-The surrogate gradient is not compiled into these kernels: :func:`_surrogate_pass` compiles
-the formula of the :data:`~spikecast.neurons.surrogate.SURROGATES` entry (its ``ops``
-re-bound to :data:`_OPS`) into an elementwise pass, which the backward kernels receive as a
-first-class function (a typed function pointer). Their cache key is therefore that pointer's
-type, the same for every surrogate: the cached kernels never go stale when the table
-changes, and a new entry needs no kernel change.
+The surrogate gradient is compiled into the backward kernels, from the table: they take the
+:data:`~spikecast.neurons.surrogate.SURROGATES` entry itself as an argument, whose numba
+type (:class:`SurrogateType`) names its formula. So numba compiles each backward kernel
+once per surrogate and dtype, with that formula (its ``ops`` re-bound to :data:`_OPS`)
+inlined into the elementwise pass :func:`_sgrad`, which LLVM vectorises, and caches every
+such version on disk like the other kernels: a process that finds it there compiles
+nothing. The type holds a digest of the formula's code, so the cache key changes with the
+formula (an edited formula is compiled afresh, never served stale), and a new entry needs
+no kernel change: its first call compiles the kernels it uses for it (about a second or two
+each, once; the disk cache serves every later process).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from types import ModuleType
+from types import CodeType, ModuleType
 
-import numba
 import numpy as np
 import torch
 from numba import njit
 from numba import types as nbtypes
+from numba.extending import (
+    NativeValue,
+    models,
+    overload,
+    register_model,
+    typeof_impl,
+    unbox,
+)
 
 from spikecast.neurons.surrogate import SURROGATES, SurrogateSpec
 
@@ -96,37 +108,123 @@ _OPS = ModuleType("spikecast_numba_surrogate_ops")
 vars(_OPS).update(exp=np.exp, abs=np.abs, maximum=np.maximum,
                   where=njit(inline="always")(_select))
 
-_passes: dict[tuple[SurrogateSpec, np.dtype], nbtypes.CompileResultWAP] = {}
 
+def _fingerprint(fn: Callable) -> str:
+    """A digest of what numba compiles from the formula ``fn``.
 
-def _surrogate_pass(spec: SurrogateSpec, dtype: np.dtype) -> nbtypes.CompileResultWAP:
-    """``pass(m, θ, out, p0, p1, one, zero)``: ``out[i] = dΘ/dz`` at ``z = m[i] - θ``.
-
-    Compiled once per entry and dtype (a fraction of a second, not cached on disk) and
-    handed to the kernels as a function pointer. A pass of its own, called once per row:
-    evaluating the surrogate inside the recurrence's loop kept LLVM from vectorising it
-    (5x slower backward).
+    Its code (recursively: bytecode, constants, names; not its docstring), defaults and
+    closure, and the value of any global it names other than ``ops`` (the rules forbid them;
+    numba would freeze them): stable across processes (no addresses, no line numbers), and
+    different as soon as the formula is. Part of the kernels' cache key
+    (:class:`SurrogateType`).
     """
-    key = (spec, np.dtype(dtype))
-    if key not in _passes:
-        grad = njit(inline="always", error_model="numpy")(spec.formula(_OPS))
+    digest = hashlib.sha256()
 
-        def surrogate_pass(m, theta, out, p0, p1, one, zero):
-            for i in range(out.shape[0]):
-                out[i] = grad(m[i] - theta, p0, p1, one, zero)
+    def add(obj) -> None:
+        if isinstance(obj, CodeType):
+            digest.update(obj.co_code)
+            digest.update(repr((obj.co_names, obj.co_varnames, obj.co_freevars)).encode())
+            consts = obj.co_consts
+            if obj is fn.__code__ and fn.__doc__ is not None and consts[:1] == (fn.__doc__,):
+                consts = (None, *consts[1:])  # as without a docstring
+            for const in consts:
+                add(const)
+            for name in obj.co_names:
+                if name != "ops" and name in fn.__globals__:
+                    add((name, fn.__globals__[name]))
+        elif isinstance(obj, tuple):
+            for item in obj:
+                add(item)
+        elif obj is None or isinstance(obj, (bool, int, float, complex, str, bytes)):
+            digest.update(f"{type(obj).__name__}:{obj!r};".encode())
+        else:  # a module, a function, ...: its name (its repr may hold an address)
+            name = getattr(obj, "__qualname__", getattr(obj, "__name__", ""))
+            digest.update(f"{type(obj).__qualname__}:{name};".encode())
 
-        t = numba.from_dtype(key[1])
-        row = nbtypes.Array(t, 1, "C")
-        sig = nbtypes.void(row, t, row, t, t, t, t)
-        compiled = njit([sig], nogil=True, error_model="numpy")(surrogate_pass)
-        _passes[key] = nbtypes.CompileResultWAP(compiled.overloads[sig.args])
-    return _passes[key]
+    add(fn.__code__)
+    add(fn.__defaults__)
+    add(tuple(cell.cell_contents for cell in fn.__closure__ or ()))
+    return digest.hexdigest()[:16]
 
 
-def _surrogate(cfg, dtype) -> tuple[nbtypes.CompileResultWAP, np.ndarray]:
-    """``(pass, [p0, p1])``: the config's surrogate pass and its constants in ``dtype``."""
+class SurrogateType(nbtypes.Dummy):
+    """The numba type of a :class:`~spikecast.neurons.surrogate.SurrogateSpec` argument.
+
+    It has no run-time value; it names the formula (the entry's name and the formula's
+    :func:`_fingerprint`). So a kernel that takes a spec is compiled once per surrogate and
+    dtype, with the formula inlined, and cached on disk under a key that holds the
+    fingerprint: an edited formula is a new type, compiled afresh (no stale cache).
+
+    Numba's own ways to pass a function fall short here. A first-class function (a typed
+    function pointer) serves every surrogate with one kernel, but its target is compiled in
+    every process (it cannot be cached) and each row calls it indirectly, through its C
+    wrapper (forward + backward measured 7-13% slower). A jitted function (a dispatcher) as
+    the argument is specialised and inlined, but its type is keyed by the dispatcher object:
+    the disk cache misses in every new process, and its index grows by an entry each time.
+    """
+
+    def __init__(self, surrogate: str, fingerprint: str):
+        self.surrogate = surrogate
+        self.fingerprint = fingerprint
+        super().__init__(f"Surrogate({surrogate}, {fingerprint})")
+
+
+register_model(SurrogateType)(models.OpaqueModel)
+
+# The entry each type stands for (the first spec seen with it: any other has the same
+# formula), read when a kernel is compiled for that type; each spec's type (typeof runs at
+# every call).
+_specs: dict[SurrogateType, SurrogateSpec] = {}
+_types: dict[SurrogateSpec, SurrogateType] = {}
+
+
+@typeof_impl.register(SurrogateSpec)
+def _typeof_spec(spec: SurrogateSpec, c) -> SurrogateType:
+    typ = _types.get(spec)
+    if typ is None:
+        typ = _types[spec] = SurrogateType(spec.name, _fingerprint(spec.grad))
+        _specs.setdefault(typ, spec)
+    return typ
+
+
+@unbox(SurrogateType)
+def _unbox_spec(typ, obj, c):
+    return NativeValue(c.context.get_dummy_value())
+
+
+def _dtheta(spec, z, p0, p1, one, zero):
+    """``dΘ/dz`` of the surrogate ``spec`` at ``z`` (its formula; compiled code only)."""
+    raise NotImplementedError("only callable from numba-compiled code")
+
+
+@overload(_dtheta, inline="always")
+def _dtheta_impl(spec, z, p0, p1, one, zero):
+    if not isinstance(spec, SurrogateType):
+        return None
+    # the table's formula, its ``ops`` re-bound to numba's scalar operations
+    grad = njit(inline="always")(_specs[spec].formula(_OPS))
+
+    def impl(spec, z, p0, p1, one, zero):
+        return grad(z, p0, p1, one, zero)
+
+    return impl
+
+
+@_jit
+def _sgrad(spec, m, theta, out, p0, p1, one, zero):
+    """``out[i] = dΘ/dz`` at ``z = m[i] - θ`` for the surrogate ``spec``.
+
+    A pass of its own, called once per row: evaluating the surrogate inside the
+    recurrence's loop kept LLVM from vectorising it (5x slower backward).
+    """
+    for i in range(out.shape[0]):
+        out[i] = _dtheta(spec, m[i] - theta, p0, p1, one, zero)
+
+
+def _surrogate(cfg, dtype) -> tuple[SurrogateSpec, np.ndarray]:
+    """``(spec, [p0, p1])``: the config's surrogate entry and its constants in ``dtype``."""
     spec = SURROGATES[cfg.surrogate]
-    return _surrogate_pass(spec, dtype), np.array(spec.params(cfg.alpha), dtype=dtype)
+    return spec, np.array(spec.params(cfg.alpha), dtype=dtype)
 
 
 def _consts(dtype, *values) -> np.ndarray:
@@ -172,7 +270,7 @@ def _leaky_fwd(x, v0, c1, c2, c3, s_out, h_out, v, cst, hard, use_c3, block, b0,
 
 
 @_jit
-def _leaky_bwd(gs, gv, h, x, v0, c1, c2, gx, acc1, acc2, acc3, cst, sgrad, sp, hard, detach,  # noqa: C901
+def _leaky_bwd(gs, gv, h, x, v0, c1, c2, gx, acc1, acc2, acc3, cst, spec, sp, hard, detach,  # noqa: C901
                need1, need2, need3, block, b0, b1):
     # gv holds grad_v_T on entry and grad_v0 on exit. The coefficient sums run in loops of
     # their own after the recurrence's: inside it, their branches stopped vectorisation.
@@ -186,7 +284,7 @@ def _leaky_bwd(gs, gv, h, x, v0, c1, c2, gx, acc1, acc2, acc3, cst, sgrad, sp, h
         sg, ghb = np.empty_like(v0b), np.empty_like(v0b)
         for t in range(T - 1, -1, -1):
             gsr, hr, gxr = gs[t, lo:hi], h[t, lo:hi], gx[t, lo:hi]
-            sgrad(hr, theta, sg, sp[0], sp[1], one, zero)
+            _sgrad(spec, hr, theta, sg, sp[0], sp[1], one, zero)
             for i in range(n):
                 g = gvb[i]
                 ht = hr[i]
@@ -243,11 +341,11 @@ def leaky_backward(gs, gv_T, h, x, v0, c1, c2, cfg, need):
     gv = gv_T.clone()
     acc = [torch.zeros_like(v0) if n else None for n in need]
     dtype = _np(h).dtype
-    sgrad, sp = _surrogate(cfg, dtype)
+    spec, sp = _surrogate(cfg, dtype)
     cst = _consts(dtype, cfg.threshold, cfg.v_reset, cfg.x_offset)
     dummy = np.zeros(1, dtype=dtype)
     _launch(_leaky_bwd, h.shape[1], _np(gs), _np(gv), _np(h), _np(x, h), _np(v0), _np(c1),
-            _np(c2), _np(gx), *[_np(a) if a is not None else dummy for a in acc], cst, sgrad, sp,
+            _np(c2), _np(gx), *[_np(a) if a is not None else dummy for a in acc], cst, spec, sp,
             cfg.hard, cfg.detach, *need)
     return (gx, gv, *acc)
 
@@ -276,7 +374,7 @@ def _liaf_fwd(x, v0, leak, u_out, v, cst, block, b0, b1):
 
 
 @_jit
-def _liaf_bwd(gu_out, gv, u_all, leak, gx, acc, cst, sgrad, sp, detach, need, block, b0,
+def _liaf_bwd(gu_out, gv, u_all, leak, gx, acc, cst, spec, sp, detach, need, block, b0,
               b1):
     T, N = u_all.shape
     theta, vr, one, zero = cst[0], cst[1], cst[3], cst[4]
@@ -294,7 +392,7 @@ def _liaf_bwd(gu_out, gv, u_all, leak, gx, acc, cst, sgrad, sp, detach, need, bl
                     f = one if u - theta >= zero else zero
                     ab[i] += gvb[i] * (f * vr + (one - f) * u)
             if not detach:
-                sgrad(ur, theta, sg, sp[0], sp[1], one, zero)
+                _sgrad(spec, ur, theta, sg, sp[0], sp[1], one, zero)
             for i in range(hi - lo):
                 g = gvb[i]
                 u = ur[i]
@@ -322,10 +420,10 @@ def liaf_backward(gu_out, gv_T, u_all, leak, cfg, need_leak):
     gv = gv_T.clone()
     acc = torch.zeros_like(gv_T) if need_leak else gv_T.new_zeros(1)
     dtype = _np(u_all).dtype
-    sgrad, sp = _surrogate(cfg, dtype)
+    spec, sp = _surrogate(cfg, dtype)
     cst = _consts(dtype, cfg.threshold, cfg.v_reset, cfg.beta)
     _launch(_liaf_bwd, u_all.shape[1], _np(gu_out), _np(gv), _np(u_all), _np(leak), _np(gx),
-            _np(acc), cst, sgrad, sp, cfg.detach, need_leak)
+            _np(acc), cst, spec, sp, cfg.detach, need_leak)
     return gx, gv, acc if need_leak else None
 
 
@@ -363,7 +461,7 @@ def _tslif_fwd(x, ud0, us0, coef, y, ud_out, us_out, ud_s, us_s, cst, block, b0,
 
 
 @_jit
-def _tslif_bwd(gy, gud, gus, ud_all, us_all, x, ud0, us0, coef, gx, acc, cst, sgrad, sp,  # noqa: C901
+def _tslif_bwd(gy, gud, gus, ud_all, us_all, x, ud0, us0, coef, gx, acc, cst, spec, sp,  # noqa: C901
                detach, need, block, b0, b1):
     T, N = x.shape
     gamma, theta, one, zero = cst[0], cst[1], cst[2], cst[3]
@@ -382,8 +480,8 @@ def _tslif_bwd(gy, gud, gus, ud_all, us_all, x, ud0, us0, coef, gx, acc, cst, sg
         for t in range(T - 1, -1, -1):
             gyr, gxr = gy[t, lo:hi], gx[t, lo:hi]
             udr, usr = ud_all[t, lo:hi], us_all[t, lo:hi]
-            sgrad(udr, theta, sgd, sp[0], sp[1], one, zero)
-            sgrad(usr, theta, sgs, sp[0], sp[1], one, zero)
+            _sgrad(spec, udr, theta, sgd, sp[0], sp[1], one, zero)
+            _sgrad(spec, usr, theta, sgs, sp[0], sp[1], one, zero)
             # Short loops with one output each, as in the forward (one loop over all sixteen
             # arrays did not vectorise).
             for i in range(n):  # grad of the soma's pre-reset membrane
@@ -447,10 +545,10 @@ def tslif_backward(gy, gud_T, gus_T, ud_all, us_all, x, ud0, us0, coef, cfg, nee
     gud, gus = gud_T.clone(), gus_T.clone()
     acc = torch.zeros_like(coef) if need else coef.new_zeros(8, 1)
     dtype = _np(x).dtype
-    sgrad, sp = _surrogate(cfg, dtype)
+    spec, sp = _surrogate(cfg, dtype)
     cst = _consts(dtype, cfg.gamma, cfg.threshold)
     _launch(_tslif_bwd, x.shape[1], _np(gy), _np(gud), _np(gus), _np(ud_all), _np(us_all), _np(x),
-            _np(ud0), _np(us0), _np(coef), _np(gx), _np(acc), cst, sgrad, sp, cfg.detach, need)
+            _np(ud0), _np(us0), _np(coef), _np(gx), _np(acc), cst, spec, sp, cfg.detach, need)
     return gx, gud, gus, acc if need else None
 
 
@@ -480,7 +578,7 @@ def _tclif_fwd(x, ud0, us0, k1, k2, s_out, ud_out, us_out, ud_s, us_s, cst, bloc
 
 
 @_jit
-def _tclif_bwd(gs, gud, gus, ud_all, us_all, us0, k1, k2, gx, acc1, acc2, cst, sgrad, sp,  # noqa: C901
+def _tclif_bwd(gs, gud, gus, ud_all, us_all, us0, k1, k2, gx, acc1, acc2, cst, spec, sp,  # noqa: C901
                detach, need1, need2, block, b0, b1):
     T, N = ud_all.shape
     gamma, theta, one, zero = cst[0], cst[1], cst[2], cst[3]
@@ -492,7 +590,7 @@ def _tclif_bwd(gs, gud, gus, ud_all, us_all, us0, k1, k2, gx, acc1, acc2, cst, s
         sg, g_usb = np.empty_like(us0b), np.empty_like(us0b)
         for t in range(T - 1, -1, -1):
             gsr, gxr, usr = gs[t, lo:hi], gx[t, lo:hi], us_all[t, lo:hi]
-            sgrad(usr, theta, sg, sp[0], sp[1], one, zero)
+            _sgrad(spec, usr, theta, sg, sp[0], sp[1], one, zero)
             for i in range(n):
                 g_s = gsr[i]
                 if not detach:
@@ -537,11 +635,11 @@ def tclif_backward(gs, gud_T, gus_T, ud_all, us_all, ud0, us0, k1, k2, cfg, need
     gud, gus = gud_T.clone(), gus_T.clone()
     acc = [torch.zeros_like(ud0) if n else None for n in need]
     dtype = _np(ud_all).dtype
-    sgrad, sp = _surrogate(cfg, dtype)
+    spec, sp = _surrogate(cfg, dtype)
     cst = _consts(dtype, cfg.gamma, cfg.threshold)
     dummy = np.zeros(1, dtype=dtype)
     _launch(_tclif_bwd, ud_all.shape[1], _np(gs), _np(gud), _np(gus), _np(ud_all), _np(us_all),
             _np(us0), _np(k1), _np(k2), _np(gx),
-            *[_np(a) if a is not None else dummy for a in acc], cst, sgrad, sp, cfg.detach,
+            *[_np(a) if a is not None else dummy for a in acc], cst, spec, sp, cfg.detach,
             *need)
     return (gx, gud, gus, *acc)
