@@ -54,7 +54,7 @@ PROTOCOL = {
 SEASON = 24  # ETTh1 is hourly: the seasonal naive repeats the last day
 # ETS(A,Ad,A): additive errors, damped additive trend, additive daily season, chosen up front
 # (the most general additive ETS; not selected on any split)
-ETS_SPEC = {"trend": "add", "damped_trend": True, "seasonal": "add", "seasonal_periods": SEASON}
+ETS_SPEC = {"trend": "add", "damped_trend": True, "seasonal": "add", "season_length": SEASON}
 
 
 def neural_models(protocol: str | None = None) -> list[str]:

@@ -24,9 +24,10 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from spikecast.data.frames import Panel, format_forecasts, to_panel
-from spikecast.exceptions import DataValidationError
-from spikecast.validation import Integral, Interval, validate_params
+from spikecast.covariates import append_columns, split_future, with_calendar
+from spikecast.data.frames import Panel, format_forecasts, future_index, to_panel
+from spikecast.exceptions import DataValidationError, InvalidParameterError
+from spikecast.validation import Integral, Interval, declared_constraints, validate_params
 
 __all__ = ["BaseForecaster", "ForecasterTags", "HistoricalForecasts", "get_tags"]
 
@@ -43,9 +44,12 @@ class ForecasterTags:
         batched_history: :meth:`BaseForecaster.historical_forecasts` forecasts all cutoffs
             in vectorised passes rather than one ``predict`` per cutoff.
         reports_costs: has ``efficiency()`` (parameters, firing rates, estimated energy).
+        supports_future_covariates: uses known-future covariates (``X_future`` in ``fit``,
+            ``predict``, ``historical_forecasts`` and ``backtest``).
     """
 
     supports_covariates: bool = False
+    supports_future_covariates: bool = False
     supports_quantiles: bool = False
     batched_history: bool = False
     reports_costs: bool = False
@@ -158,6 +162,13 @@ class BaseForecaster(BaseEstimator):
         with quantiles overrides it to compute both from the same pass."""
         return self._predict_panels(panels), None, None
 
+    def _forecast_future_panels(self, panels: list[Panel], futures: list[np.ndarray]
+                                ) -> tuple[list[list[np.ndarray]], list | None, list[float] | None]:
+        """As :meth:`_forecast_panels`, with the known-future covariates over the horizon
+        after every truncation (``[n_series, horizon, F]`` each); models with the tag
+        ``supports_future_covariates`` implement it."""
+        raise NotImplementedError(f"{type(self).__name__} takes no known-future covariates")
+
     # ----------------------------------------------------------------- validation
     def validate_params(self) -> None:
         """Check every declared constructor parameter (``_parameter_constraints``, merged
@@ -190,45 +201,38 @@ class BaseForecaster(BaseEstimator):
         n_y = panel.n_columns
         if X is None:
             return panel, n_y
-        covariates = to_panel(X, missing=getattr(self, "missing", "raise"), what="X")
-        if covariates.kind == "long" or panel.kind == "long":
-            raise DataValidationError(
-                "X: covariates are supported for wide data (DataFrame, Series, array) only; "
-                "for long data put the covariates into the model's target= selection"
-            )
-        if not panel.indexes[0].equals(covariates.indexes[0]):
-            raise DataValidationError(
-                f"X must have the same index as y (y has {len(panel.indexes[0])} rows from "
-                f"{panel.indexes[0][0]!r}, X has {len(covariates.indexes[0])} rows from "
-                f"{covariates.indexes[0][0]!r})"
-            )
-        clash = sorted(set(panel.columns) & set(covariates.columns))
-        if clash:
-            raise DataValidationError(f"X and y share column name(s) {clash}; rename them")
-        return Panel(
-            values=[np.concatenate([panel.values[0], covariates.values[0]], axis=1)],
-            indexes=panel.indexes,
-            ids=panel.ids,
-            columns=panel.columns + covariates.columns,
-            kind=panel.kind,
-            name=panel.name,
-            freqs=panel.freqs,
-        ), n_y
+        return append_columns(panel, X, "X", getattr(self, "missing", "raise")), n_y
 
     # ----------------------------------------------------------------- public API
-    def fit(self, y, X=None, **fit_params):
+    def fit(self, y, X=None, X_future=None, **fit_params):
         """Fit the model on ``y`` (and past covariates ``X``, aligned with ``y``).
 
         Args:
             y: wide DataFrame, Series, 2-D array, or long DataFrame (unique_id, ds, y).
-            X: optional past covariates with the same index as ``y`` (wide forms only).
+            X: optional past covariates with the same index as ``y`` (wide forms only):
+                values known up to each forecast's start.
+            X_future: optional known-future covariates with the same index as ``y`` (wide
+                forms only): values known for the forecast period too (calendar features,
+                planned values); ``predict`` then needs them for the horizon. Only models
+                with the tag ``supports_future_covariates`` take them.
             **fit_params: passed to the subclass's training (e.g. ``ckpt_path``).
 
         Returns:
             self
         """
         self.validate_params()
+        if X_future is not None and not get_tags(self).supports_future_covariates:
+            raise DataValidationError(
+                f"X_future: {type(self).__name__} does not use known-future covariates; "
+                "leave X_future out (or use a model whose tags say "
+                "supports_future_covariates, e.g. NeuralForecaster)")
         panel, n_y = self._to_panel_width(y, X, self._min_train_length())
+        n_past = panel.n_columns
+        if getattr(self, "calendar", None):
+            X_future = with_calendar(X_future, panel.indexes[0], self.calendar)
+        if X_future is not None:
+            panel = append_columns(panel, X_future, "X_future",
+                                   getattr(self, "missing", "raise"))
         targets = panel.resolve_targets(getattr(self, "target", None),
                                         default=panel.columns[:n_y])
         if not get_tags(self).supports_covariates:
@@ -237,24 +241,86 @@ class BaseForecaster(BaseEstimator):
         self.target_columns_ = targets
         self.target_positions_ = [panel.columns.index(t) for t in targets]
         self.covariate_columns_ = [c for c in panel.columns if c not in targets]
+        self.future_columns_ = list(panel.columns[n_past:])
         self.input_kind_ = panel.kind
         self.n_series_ = panel.n_series
         self.train_panel_ = panel
         self._fit(panel, **fit_params)
         return self
 
-    def predict(self, y=None, X=None):
+    def predict(self, y=None, X=None, horizon: int | None = None, X_future=None):
         """Forecast ``horizon`` steps after the end of ``y`` (default: the training data).
 
         The model is not refitted: ``y`` only supplies the recent history. Forecasts come back
         in the form of ``y`` (or of the training data), indexed by the future time stamps.
+
+        Args:
+            y: the recent history (default: the training data).
+            X: its past covariates, as in ``fit``.
+            horizon: forecast only the first ``horizon`` steps, at most the ``horizon`` the
+                model was fitted for (default: all of them).
+            X_future: for a model fitted with known-future covariates: their values for the
+                forecast period, indexed by the time stamps after the history (rows for the
+                history itself may come first; with ``y`` given they must).
+
+        Raises:
+            InvalidParameterError: ``horizon`` is not a positive integer or exceeds the
+                fitted horizon.
+            DataValidationError: ``X_future`` missing, misaligned or too short.
         """
         check_is_fitted(self, "train_panel_")
-        panel = self._prediction_panel(y, X)
-        forecasts = self._predict(panel)
-        return self._format(panel, forecasts)
+        steps = self._steps(horizon)
+        panel, future = self._prediction_inputs(y, X, X_future, steps)
+        predicted = (self._predict(panel) if future is None
+                     else self._forecast_future_panels([panel], [future[None]])[0][0])
+        return self._format(panel, [f[:steps] for f in predicted], steps)
 
-    def historical_forecasts(self, y, ends, *, starts=None, X=None) -> HistoricalForecasts:
+    def _prediction_inputs(self, y, X, X_future, steps: int
+                           ) -> tuple[Panel, np.ndarray | None]:
+        """The history panel and, for a model with known-future covariates, their values
+        over the forecast period ``[horizon, F]`` (rows beyond ``steps`` repeat the last)."""
+        future_columns = getattr(self, "future_columns_", [])
+        if not future_columns:
+            if X_future is not None:
+                raise DataValidationError(
+                    f"X_future: this {type(self).__name__} was fitted without known-future "
+                    "covariates; leave X_future out or refit with it")
+            return self._prediction_panel(y, X), None
+        past = self.train_panel_ if y is None else None
+        if getattr(self, "calendar", None):
+            X_future = self._calendar_inputs(X_future, y, steps)
+        history, future = split_future(
+            X_future, future_columns, past, y, steps, int(self.horizon),
+            getattr(self, "missing", "raise"))
+        panel = self._prediction_panel(y, X) if y is None else self._prediction_panel(
+            y, X, history)
+        return panel, future
+
+    def _calendar_inputs(self, X_future, y, steps: int):
+        """``X_future`` with the calendar features added; without ``X_future``, the
+        calendar features of the forecast period (and of ``y``'s rows when given)."""
+        if X_future is not None:
+            return with_calendar(X_future, None, self.calendar)
+        past = self.train_panel_ if y is None else to_panel(y, what="y")
+        index = future_index(past.indexes[0], past.freqs[0], steps, what="y")
+        if y is not None:
+            index = past.indexes[0].append(index)
+        return with_calendar(None, index, self.calendar)
+
+    def _steps(self, horizon) -> int:
+        """The number of steps to forecast: ``horizon`` checked against the fitted one."""
+        fitted = int(self.horizon)
+        if horizon is None:
+            return fitted
+        validate_params({"horizon": horizon}, declared_constraints(type(self)))
+        if horizon > fitted:
+            raise InvalidParameterError(
+                f"predict(horizon={horizon}) exceeds the horizon={fitted} the model was "
+                f"fitted for; pass horizon <= {fitted} or refit with horizon={horizon}")
+        return int(horizon)
+
+    def historical_forecasts(self, y, ends, *, starts=None, X=None, X_future=None
+                             ) -> HistoricalForecasts:
         """Forecasts after many cutoffs of ``y`` with this fitted model, without refitting.
 
         As Darts' optimised historical forecasts: one call forecasts every cutoff, in
@@ -269,6 +335,9 @@ class BaseForecaster(BaseEstimator):
                 applies to every series).
             starts: first rows, the same shape as ``ends`` (default: 0, all the history).
             X: past covariates with the same index as ``y`` (wide data only).
+            X_future: known-future covariates with the same index as ``y``, for a model
+                fitted with them; every cutoff's forecast reads their values over the
+                ``horizon`` rows after it, which must exist.
 
         Returns:
             A :class:`HistoricalForecasts`.
@@ -278,20 +347,35 @@ class BaseForecaster(BaseEstimator):
                 :meth:`min_predict_length`.
         """
         check_is_fitted(self, "train_panel_")
-        panel = self._prediction_panel(y, X)
+        future_columns = getattr(self, "future_columns_", [])
+        if getattr(self, "calendar", None):
+            X_future = with_calendar(X_future, to_panel(y, what="y").indexes[0],
+                                     self.calendar)
+        if (X_future is None) != (not future_columns):
+            raise DataValidationError(
+                "X_future: pass it exactly when the model was fitted with known-future "
+                f"covariates (it was fitted with {future_columns or 'none'})")
+        panel = self._prediction_panel(y, X, X_future)
         ends_, starts_ = _row_ranges(panel, ends, starts, self.min_predict_length())
         histories = [panel.slice_rows(lo, hi) for lo, hi in zip(starts_, ends_)]
-        points, quantiles, levels = self._forecast_panels(histories)
+        if not future_columns:
+            points, quantiles, levels = self._forecast_panels(histories)
+        else:
+            futures = _future_blocks(panel, ends_, future_columns, int(self.horizon))
+            points, quantiles, levels = self._forecast_future_panels(histories, futures)
         return HistoricalForecasts(points=points, quantiles=quantiles, levels=levels,
                                    targets=list(self.target_columns_))
 
     # ----------------------------------------------------------------- helpers
-    def _prediction_panel(self, y, X) -> Panel:
+    def _prediction_panel(self, y, X, X_future_history=None) -> Panel:
         if y is None:
             if X is not None:
                 raise DataValidationError("pass y together with X at predict time")
             return self.train_panel_
         panel = self._to_panel(y, X, self._min_predict_length(), stage="predict")
+        if X_future_history is not None:
+            panel = append_columns(panel, X_future_history, "X_future",
+                                   getattr(self, "missing", "raise"))
         if not get_tags(self).supports_covariates:
             missing = [c for c in self.target_columns_ if c not in panel.columns]
             if missing:
@@ -313,8 +397,9 @@ class BaseForecaster(BaseEstimator):
             )
         return panel
 
-    def _format(self, panel: Panel, forecasts: list[np.ndarray]):
-        return format_forecasts(panel, forecasts, self.target_columns_, int(self.horizon))
+    def _format(self, panel: Panel, forecasts: list[np.ndarray], steps: int | None = None):
+        steps = int(self.horizon) if steps is None else steps
+        return format_forecasts(panel, forecasts, self.target_columns_, steps)
 
 def _row_ranges(panel: Panel, ends, starts, min_length: int) -> tuple[np.ndarray, np.ndarray]:
     """``ends`` and ``starts`` as ``[n_cutoffs, n_series]`` int arrays, checked against the
@@ -342,3 +427,18 @@ def _row_ranges(panel: Panel, ends, starts, min_length: int) -> tuple[np.ndarray
             f"{int(ends_[c, i])} of {where}, which has {int(lengths[i])} rows; a forecast "
             f"needs at least {min_length} rows of history inside the series")
     return ends_, starts_
+
+
+def _future_blocks(panel: Panel, ends: np.ndarray, columns: list[str], horizon: int
+                   ) -> list[np.ndarray]:
+    """The known-future covariates over the ``horizon`` rows after every cutoff of a wide
+    panel: one ``[1, horizon, F]`` array per cutoff."""
+    positions = [panel.columns.index(c) for c in columns]
+    values, blocks = panel.values[0], []
+    for c, end in enumerate(ends[:, 0]):
+        if end + horizon > len(values):
+            raise DataValidationError(
+                f"X_future: cutoff {c} (row {int(end)}) needs {horizon} rows of known-future "
+                f"covariates after it, but the data has {len(values) - int(end)}")
+        blocks.append(values[end:end + horizon, positions][None])
+    return blocks

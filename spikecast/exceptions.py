@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sklearn.exceptions import NotFittedError
+if TYPE_CHECKING:
+    from sklearn.exceptions import NotFittedError
 
 __all__ = [
     "SpikecastError", "InvalidParameterError", "DataValidationError", "ConfigError",
@@ -19,6 +21,22 @@ __all__ = [
     "DownloadError", "ChecksumMismatchError",
     "SpikecastWarning", "ModelWarning", "BacktestWarning", "DataWarning",
 ]
+
+
+
+def __getattr__(name: str):
+    # ``NotFittedError`` is scikit-learn's own class (what ``check_is_fitted`` raises), so
+    # ``except NotFittedError`` catches both; it is imported on first use, because importing
+    # sklearn takes a second or more and every spikecast module imports this one.
+    if name == "NotFittedError":
+        from sklearn.exceptions import NotFittedError
+
+        return NotFittedError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), "NotFittedError"])
 
 
 # --------------------------------------------------------------------------- errors

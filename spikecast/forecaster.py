@@ -10,6 +10,7 @@ import logging
 import os
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import lightning.pytorch as pl
@@ -22,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from spikecast import __version__
 from spikecast.atomic import atomic_path
 from spikecast.base import BaseForecaster, ForecasterTags
+from spikecast.covariates import CALENDAR_FEATURES
 from spikecast.data.frames import MISSING_POLICIES, Panel
 from spikecast.data.scaling import StandardScaler
 from spikecast.data.windows import (
@@ -57,9 +59,16 @@ _MODULE_ARGS = ("encoder", "neuron", "lookback", "horizon", "hidden_size", "num_
                 "affine", "loss", "quantiles", "optimizer", "lr", "weight_decay", "scheduler")
 
 
+# Lightning (<= 2.6) builds torch's LeafSpec, deprecated in torch 2.13: a FutureWarning at
+# every fit about neither the user's data nor model. Only this message is filtered.
+_LEAFSPEC_DEPRECATION = r"`isinstance\(treespec, LeafSpec\)` is deprecated"
+
+
 @contextlib.contextmanager
 def _quiet_lightning(verbose: bool):
-    """Silence Lightning's info messages (GPU available, checkpoint paths) unless verbose."""
+    """Silence Lightning unless ``verbose``: its info messages (GPU available, checkpoint
+    paths, seed, logger tips, model summary) and its deprecation warning about torch's
+    ``LeafSpec``. Everything else Lightning warns about still comes through."""
     if verbose:
         yield
         return
@@ -68,10 +77,19 @@ def _quiet_lightning(verbose: bool):
     for lg in loggers:
         lg.setLevel(logging.WARNING)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_LEAFSPEC_DEPRECATION,
+                                    category=FutureWarning)
+            yield
     finally:
         for lg, level in zip(loggers, levels):
             lg.setLevel(level)
+
+
+def _check_calendar(value) -> bool:
+    """Whether ``value`` is a non-empty list of names of calendar features."""
+    return (isinstance(value, (list, tuple)) and len(value) > 0
+            and all(isinstance(v, str) and v in CALENDAR_FEATURES for v in value))
 
 
 class NeuralForecaster(BaseForecaster):
@@ -138,6 +156,11 @@ class NeuralForecaster(BaseForecaster):
         checkpoint_dir: keep Lightning checkpoints here (``last.ckpt`` allows
             ``fit(..., ckpt_path="last")`` to resume); default: a temporary directory.
         verbose: show Lightning's progress bar and messages.
+        calendar: calendar features to add as known-future covariates, e.g.
+            ``["hour", "dayofweek"]`` (sine and cosine of each,
+            :func:`spikecast.covariates.calendar_features`; like Darts' ``add_encoders``):
+            computed from the time stamps in ``fit`` and for the forecast period in
+            ``predict``, so no ``X_future`` is needed for them.
 
     Attributes:
         module_: the trained :class:`~spikecast.models.ForecastModule` (on CPU, eval mode).
@@ -161,7 +184,8 @@ class NeuralForecaster(BaseForecaster):
                  val_size: float | int = 0.2, early_stopping_patience: int | None = 3,
                  stride: int = 1, random_state: int | None = 0, accelerator: str = "auto",
                  devices="auto", trainer_kwargs: dict | None = None, missing: str = "raise",
-                 checkpoint_dir: str | None = None, verbose: bool = True):
+                 checkpoint_dir: str | None = None, verbose: bool = True,
+                 calendar: list[str] | None = None):
         self.encoder = encoder
         self.neuron = neuron
         self.lookback = lookback
@@ -198,6 +222,7 @@ class NeuralForecaster(BaseForecaster):
         self.missing = missing
         self.checkpoint_dir = checkpoint_dir
         self.verbose = verbose
+        self.calendar = calendar
 
     # ------------------------------------------------------------------ validation
     _parameter_constraints = {
@@ -239,6 +264,8 @@ class NeuralForecaster(BaseForecaster):
         "missing": [Options(*MISSING_POLICIES)],
         "checkpoint_dir": [str, os.PathLike, None],
         "verbose": ["boolean"],
+        "calendar": [Check(_check_calendar, f"a list of calendar features from "
+                           f"{list(CALENDAR_FEATURES)}"), None],
     }
 
     def _validate_params_extra(self) -> None:
@@ -290,12 +317,17 @@ class NeuralForecaster(BaseForecaster):
         return int(self.lookback)
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, y, X=None, ckpt_path: str | None = None, **fit_params):
-        """Train on ``y`` (and past covariates ``X``).
+    def fit(self, y, X=None, X_future=None, ckpt_path: str | None = None, **fit_params):
+        """Train on ``y`` (and past covariates ``X``, known-future covariates ``X_future``).
 
         Args:
             y: wide DataFrame, Series, 2-D array, or long DataFrame (unique_id, ds, y).
             X: past covariates with the same index as ``y``.
+            X_future: known-future covariates with the same index as ``y`` (calendar
+                features, planned values); their past enters the encoder with the other
+                covariates and their values at every forecast step enter the head
+                (:class:`~spikecast.models.network.ForecastNetwork`); ``predict`` then needs
+                them for the forecast period.
             ckpt_path: resume from a Lightning checkpoint: a path, or ``"last"`` for
                 ``checkpoint_dir/last.ckpt`` of an interrupted run.
             **fit_params: none today (an unknown one is a ``TypeError``).
@@ -303,7 +335,7 @@ class NeuralForecaster(BaseForecaster):
         Returns:
             self
         """
-        return super().fit(y, X, ckpt_path=ckpt_path, **fit_params)
+        return super().fit(y, X, X_future, ckpt_path=ckpt_path, **fit_params)
 
     def _data_module(self, panel: Panel) -> WindowDataModule:
         return WindowDataModule(
@@ -311,13 +343,16 @@ class NeuralForecaster(BaseForecaster):
             target=self.target_columns_, split="ratio", val_size=self.val_size, test_size=0,
             batch_size=int(self.batch_size), stride=int(self.stride), scale=True,
             shuffle=True, seed=int(self.random_state or 0), missing=self.missing,
+            future=self.future_columns_ or None,
         )
 
     def _build_module(self, n_columns: int) -> ForecastModule:
         kwargs = {name: getattr(self, name) for name in _MODULE_ARGS}
         try:
-            return ForecastModule(input_size=n_columns,
-                                  target_positions=self.target_positions_, **kwargs)
+            return ForecastModule(
+                input_size=n_columns, target_positions=self.target_positions_,
+                future_positions=[self.columns_.index(c) for c in self.future_columns_] or None,
+                **kwargs)
         except ValueError as err:  # a value the architecture, readout or neuron rejects
             raise InvalidParameterError(str(err)) from err
 
@@ -406,7 +441,7 @@ class NeuralForecaster(BaseForecaster):
         trained with ``loss="quantile"``."""
         return dataclasses.replace(
             super().__spikecast_tags__(), supports_covariates=True, batched_history=True,
-            reports_costs=True,
+            reports_costs=True, supports_future_covariates=True,
             supports_quantiles=self.loss == "quantile" and bool(self.quantiles))
 
     def _windows(self, panel: Panel) -> torch.Tensor:
@@ -414,12 +449,20 @@ class NeuralForecaster(BaseForecaster):
         return last_windows(panel, int(self.lookback), self.scaler_)
 
     @torch.no_grad()
-    def _forward(self, windows: torch.Tensor) -> np.ndarray:
-        """The model's raw output on windows, in batches, with the targets' scaling undone:
-        ``[N, H, C_out]``, or ``[N, H, C_out, Q]`` for quantile models."""
+    def _forward(self, windows: torch.Tensor, x_future: np.ndarray | None = None
+                 ) -> np.ndarray:
+        """The model's raw output on windows (and the known-future covariates over the
+        horizon, ``[N, H, F]`` in original units), in batches, with the targets' scaling
+        undone: ``[N, H, C_out]``, or ``[N, H, C_out, Q]`` for quantile models."""
         module = self.module_
-        out = torch.cat([module(chunk) for chunk in
-                         torch.split(windows, max(256, int(self.batch_size)))])
+        size = max(256, int(self.batch_size))
+        futures: list = [None] * len(torch.split(windows, size))
+        if x_future is not None:
+            positions = [self.columns_.index(c) for c in self.future_columns_]
+            scaled = self.scaler_.transform_columns(x_future, positions)
+            futures = list(torch.split(torch.as_tensor(scaled, dtype=torch.float32), size))
+        out = torch.cat([module(chunk, future) for chunk, future in
+                         zip(torch.split(windows, size), futures)])
         return unscale_forecasts(out, self.scaler_, self.target_positions_)
 
     def _predict(self, panel: Panel) -> list[np.ndarray]:
@@ -427,9 +470,15 @@ class NeuralForecaster(BaseForecaster):
 
     def _forecast_panels(self, panels: list[Panel]):
         """Every truncation in batched passes; quantiles from the same pass."""
+        return self._forecast_future_panels(panels, None)
+
+    def _forecast_future_panels(self, panels: list[Panel], futures: list[np.ndarray] | None):
+        """Every truncation in batched passes (with the known-future covariates over the
+        horizon after each); quantiles from the same pass."""
         if not panels:
             return [], None, None
-        out = self._forward(torch.cat([self._windows(p) for p in panels]))
+        out = self._forward(torch.cat([self._windows(p) for p in panels]),
+                            None if futures is None else np.concatenate(futures))
         points = self.module_.point_of(out)
         levels = self.module_.quantiles
         points_by: list[list[np.ndarray]] = []
@@ -445,8 +494,13 @@ class NeuralForecaster(BaseForecaster):
     def _predict_panels(self, panels: list[Panel]) -> list[list[np.ndarray]]:
         return self._forecast_panels(panels)[0]
 
-    def predict_quantiles(self, y=None, X=None) -> dict:
+    def predict_quantiles(self, y=None, X=None, horizon: int | None = None) -> dict:
         """Quantile forecasts of a model trained with ``loss="quantile"``.
+
+        Args:
+            y: the recent history (default: the training data).
+            X: its past covariates, as in ``fit``.
+            horizon: forecast only the first ``horizon`` steps (see :meth:`predict`).
 
         Returns:
             ``{level: forecast}``, each forecast in the form :meth:`predict` returns.
@@ -456,9 +510,10 @@ class NeuralForecaster(BaseForecaster):
             raise DataValidationError(
                 "predict_quantiles needs a model trained with loss='quantile' and quantiles=[...]"
             )
+        steps = self._steps(horizon)
         panel = self._prediction_panel(y, X)
-        out = self._forward(self._windows(panel))
-        return {q: self._format(panel, list(out[..., i]))
+        out = self._forward(self._windows(panel))[:, :steps]
+        return {q: self._format(panel, list(out[..., i]), steps)
                 for i, q in enumerate(self.module_.quantiles)}
 
     # ------------------------------------------------------------------ cost
@@ -513,6 +568,7 @@ class NeuralForecaster(BaseForecaster):
             "params": params,
             "columns": self.columns_,
             "target_columns": self.target_columns_,
+            "future_columns": self.future_columns_,
             "input_kind": self.input_kind_,
             "series_name": history.name,
             "ids": history.ids,
@@ -585,6 +641,7 @@ class NeuralForecaster(BaseForecaster):
         self.target_columns_ = meta["target_columns"]
         self.target_positions_ = [self.columns_.index(t) for t in self.target_columns_]
         self.covariate_columns_ = [c for c in self.columns_ if c not in self.target_columns_]
+        self.future_columns_ = list(meta.get("future_columns", []))
         self.input_kind_ = meta["input_kind"]
         self.n_series_ = len(meta["ids"])
         self.scaler_ = StandardScaler.from_statistics(meta["scaler_mean"], meta["scaler_std"])

@@ -4,25 +4,36 @@ Figures are built with :class:`matplotlib.figure.Figure` directly (no ``pyplot``
 state, no display needed) and returned; with ``path=`` they are also written as PNG,
 atomically (a temporary file in the same directory, then ``os.replace``), so a reader never
 sees a half-written file.
+
+Every figure colours a model the same way: :func:`model_colors` gives the ``k``-th model of
+the rank order (``order=``, best first) or of first appearance the ``k``-th colour of
+matplotlib's ``tab10`` (then the lighter ``tab20`` shades), and legends list the models in
+that order.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
+from matplotlib.artist import Artist
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from spikecast.atomic import atomic_path
 from spikecast.data.frames import LONG_COLUMNS
 from spikecast.exceptions import DataValidationError
 
-__all__ = ["plot_forecast", "plot_backtest_errors", "save_figure"]
+__all__ = ["plot_forecast", "plot_backtest", "plot_backtest_errors", "model_colors",
+           "save_figure"]
 
-_COLORS = [f"C{i}" for i in range(10)]  # matplotlib's default cycle: model k gets C(k mod 10)
+_QUANTILE = re.compile(r"^y_pred_q(.+)$")
 
 
 def save_figure(fig: Figure, path, dpi: int = 100) -> Path:
@@ -35,6 +46,83 @@ def save_figure(fig: Figure, path, dpi: int = 100) -> Path:
     return Path(path)
 
 
+# ------------------------------------------------------------------------------ colours
+def _palette() -> list[str]:
+    """``tab10``'s colours (matplotlib's default cycle), then ``tab20``'s lighter shades."""
+    tab20 = [to_hex(c) for c in colormaps["tab20"](np.arange(20))]
+    return tab20[0::2] + tab20[1::2]
+
+
+def model_colors(models: Iterable) -> dict[str, str]:
+    """One colour per model: ``{model: hex colour}``.
+
+    The ``k``-th distinct model (in the order given: pass the rank order, best first, or the
+    order of first appearance) gets the ``k``-th colour of matplotlib's ``tab10`` (the
+    default colour cycle ``C0``-``C9``), models 11 to 20 the lighter ``tab20`` shades, and
+    beyond that the colours repeat. The same list always gives the same colours, so figures
+    drawn from one ranking agree.
+
+    Example:
+        >>> model_colors(["linear", "naive"])
+        {'linear': '#1f77b4', 'naive': '#ff7f0e'}
+    """
+    palette = _palette()
+    names = list(dict.fromkeys(str(m) for m in models))
+    return {m: palette[k % len(palette)] for k, m in enumerate(names)}
+
+
+def _styles(labels: Iterable, order: Sequence | None, colors: Mapping | None
+            ) -> tuple[list[str], dict[str, str]]:
+    """The ``labels`` in legend order (``order`` first, then first appearance) and their
+    colours (:func:`model_colors` of that order, overridden by ``colors``)."""
+    labels = [str(m) for m in labels]
+    ranked = list(dict.fromkeys([str(m) for m in (order or [])] + labels))
+    palette = model_colors(ranked)
+    palette.update({str(k): v for k, v in (colors or {}).items()})
+    present = set(labels)
+    return [m for m in ranked if m in present], palette
+
+
+def _figure_legend(fig: Figure, axes, models: list[str], *, ranked: bool,
+                   extra: Sequence = ()) -> None:
+    """One legend for the whole figure, right of the panels: the actuals, then each model
+    (and its interval) in ``models`` order, then ``extra`` handles."""
+    found: dict[str, Artist] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            found.setdefault(label, handle)
+    keys = ["actual"] + [k for m in models for k in (m, f"{m} interval")]
+    labels = [k for k in keys if k in found]
+    handles = [found[k] for k in labels] + list(extra)
+    labels += [h.get_label() for h in extra]
+    rows = max(int((fig.get_figheight() * 72 - 36) / 14), 4)  # 8-point entries that fit
+    fig.legend(handles, labels, loc="outside right upper", fontsize=8,
+               ncols=-(-len(labels) // rows), title="models, best first" if ranked else None,
+               title_fontsize=8)
+
+
+def _note(fig: Figure, notes: Sequence[str]) -> None:
+    """Say below the panels what the figure leaves out (never silently)."""
+    if notes:
+        fig.supxlabel("\n".join(notes), fontsize=8, style="italic", x=0.01, ha="left")
+
+
+def _axis_labels(ax, name: str, index: pd.Index, units, *, bottom: bool) -> None:
+    """The series name (and its unit, when known) on y; the index name or "time" on x."""
+    unit = units.get(name) if isinstance(units, Mapping) else units
+    ax.set_ylabel(f"{name} [{unit}]" if unit else name)
+    if bottom:
+        ax.set_xlabel(str(index.name) if index.name is not None else "time")
+    ax.grid(alpha=0.3)
+
+
+def _units(data):
+    """Units from ``data.attrs["units"]`` (a string, or ``{series: unit}``), if any."""
+    attrs = getattr(data, "attrs", None)
+    return attrs.get("units") if isinstance(attrs, Mapping) else None
+
+
+# ------------------------------------------------------------------------ input forms
 def _as_series_dict(data, what: str, continue_after: Mapping | None = None
                     ) -> dict[str, pd.Series]:
     """``{series name: Series}`` from any input form.
@@ -84,37 +172,64 @@ def _continue_index(index: pd.Index, n: int) -> pd.Index:
     return pd.RangeIndex(len(index), len(index) + n)
 
 
+def _match_names(found: dict, actuals: Mapping, what: str) -> dict:
+    """``found`` keyed by the actuals' series names: a single forecast series goes with a
+    single actual series whatever their names; otherwise every name must be one of the
+    actuals' (a clear error, never a silently dropped forecast)."""
+    unmatched = [n for n in found if n not in actuals]
+    if not unmatched:
+        return found
+    if len(found) == 1 and len(actuals) == 1:
+        return {next(iter(actuals)): next(iter(found.values()))}
+    raise DataValidationError(
+        f"{what}: series {unmatched} match none of the actual series {list(actuals)}; "
+        "name the forecast's series (Series name, column or unique_id) like the actuals'"
+    )
+
+
+# ----------------------------------------------------------------------- plot_forecast
 def plot_forecast(y, forecasts, intervals=None, path=None, *, history: int | None = None,
-                  max_series: int = 6, title: str | None = None) -> Figure:
+                  max_series: int = 6, title: str | None = None, order: Sequence | None = None,
+                  colors: Mapping | None = None) -> Figure:
     """Forecasts against the actual values, one panel per series (or column).
 
     Args:
         y: the actuals: a Series, a wide DataFrame (a panel per column), a long DataFrame
             (``unique_id, ds, y``; a panel per series) or an array.
         forecasts: one forecast in any of those forms (matched to ``y`` by column name or
-            ``unique_id``; an array continues ``y``'s index), or ``{label: forecast}`` for
-            several models.
+            ``unique_id``; a single forecast series goes with a single actual series
+            whatever their names; an array continues ``y``'s index), or
+            ``{label: forecast}`` for several models.
         intervals: ``(lower, upper)`` for the single forecast, or ``{label: (lower, upper)}``
             (labels as in ``forecasts``); shaded between the bounds.
         path: if given, also write the figure there as a PNG (atomically).
         history: show only the last ``history`` actual values of each series (default all).
-        max_series: plot at most this many series (the first ones).
+        max_series: plot at most this many series (the first ones; the figure says so).
         title: figure title.
+        order: the models' rank order, best first: the legend lists them so, and colours
+            follow it (:func:`model_colors`); default the order of ``forecasts``.
+        colors: ``{label: colour}`` overriding those colours.
 
     Returns:
         The :class:`matplotlib.figure.Figure`.
+
+    Raises:
+        DataValidationError: a forecast names a series that is not in ``y``.
     """
     actuals = _as_series_dict(y, "y")
     preds, bands = _forecast_layers(actuals, forecasts, intervals)
+    models, palette = _styles(preds, order, colors)
     names = list(actuals)[:max(int(max_series), 1)]
-    fig = Figure(figsize=(10, 2.6 * len(names) + 0.6), layout="constrained")
+    fig = Figure(figsize=(11, 2.6 * len(names) + 0.8), layout="constrained")
     axes = fig.subplots(len(names), 1, squeeze=False)[:, 0]
-    for ax, name in zip(axes, names):
+    for i, (ax, name) in enumerate(zip(axes, names)):
         actual = actuals[name]
         if history is not None:
             actual = actual.iloc[-int(history):]
-        _plot_panel(ax, name, actual, preds, bands)
-    axes[0].legend(loc="upper left", fontsize=8, ncols=min(4, 1 + len(preds) + len(bands)))
+        _plot_panel(ax, name, actual, {m: preds[m] for m in models}, bands, palette)
+        _axis_labels(ax, name, actual.index, _units(y), bottom=i == len(names) - 1)
+    _figure_legend(fig, axes, models, ranked=order is not None)
+    _note(fig, _series_note(len(names), len(actuals)))
     if title:
         fig.suptitle(title)
     if path is not None:
@@ -122,10 +237,17 @@ def plot_forecast(y, forecasts, intervals=None, path=None, *, history: int | Non
     return fig
 
 
+def _series_note(shown: int, total: int) -> list[str]:
+    if shown >= total:
+        return []
+    return [f"showing the first {shown} of {total} series (max_series={shown})"]
+
+
 def _forecast_layers(actuals: dict, forecasts, intervals) -> tuple[dict, dict]:
     """The forecasts ``{label: {name: series}}`` and interval bands
     ``{label: (lower, upper)}`` of :func:`plot_forecast`, each matched to ``actuals``."""
-    if not isinstance(forecasts, Mapping):
+    single = not isinstance(forecasts, Mapping)
+    if single:
         forecasts = {"forecast": forecasts}
     if intervals is not None and not isinstance(intervals, Mapping):
         intervals = {next(iter(forecasts)): intervals}
@@ -133,38 +255,191 @@ def _forecast_layers(actuals: dict, forecasts, intervals) -> tuple[dict, dict]:
     unknown = [k for k in intervals if k not in forecasts]
     if unknown:
         raise DataValidationError(f"intervals for {unknown}, which are not in forecasts")
-    preds = {label: _as_series_dict(f, f"forecasts[{label!r}]", actuals)
-             for label, f in forecasts.items()}
+    preds = {}
+    for label, f in forecasts.items():
+        what = "forecasts" if single else f"forecasts[{label!r}]"
+        preds[str(label)] = _match_names(_as_series_dict(f, what, actuals), actuals, what)
     bands = {}
     for label, bounds in intervals.items():
+        what = f"intervals[{label!r}]"
         if not isinstance(bounds, (tuple, list)) or len(bounds) != 2:
-            raise DataValidationError(f"intervals[{label!r}] must be a (lower, upper) pair")
-        bands[label] = tuple(_as_series_dict(b, f"intervals[{label!r}]", actuals)
-                             for b in bounds)
+            raise DataValidationError(f"{what} must be a (lower, upper) pair")
+        bands[str(label)] = tuple(_match_names(_as_series_dict(b, what, actuals), actuals, what)
+                                  for b in bounds)
     return preds, bands
 
 
-def _plot_panel(ax, name, actual: pd.Series, preds: dict, bands: dict) -> None:
-    """One series' panel: the actuals, then each model's forecast (colour ``Ck`` for the
-    k-th model, whether or not it forecasts this series) over its interval band."""
-    ax.plot(actual.index, actual.to_numpy(), color="black", lw=1.2, label="actual")
+def _plot_panel(ax, name, actual: pd.Series, preds: dict, bands: dict, palette: dict
+                ) -> None:
+    """One series' panel: the actuals, then each model's forecast over its interval band
+    (the first model drawn on top)."""
+    ax.plot(actual.index, actual.to_numpy(), color="black", lw=1.2, label="actual", zorder=3)
     for k, (label, series) in enumerate(preds.items()):
-        color = _COLORS[k % len(_COLORS)]
         if name not in series:
             continue
+        color, z = palette[label], 2.9 - k / (len(preds) + 1)
         if label in bands:
             lower, upper = bands[label]
             if name in lower and name in upper:
                 ax.fill_between(lower[name].index, lower[name].to_numpy(),
                                 upper[name].to_numpy(), color=color, alpha=0.2, lw=0,
-                                label=f"{label} interval")
+                                label=f"{label} interval", zorder=1)
         ax.plot(series[name].index, series[name].to_numpy(), color=color, lw=1.4,
-                label=label)
+                label=label, zorder=z)
     ax.set_title(name, fontsize=10, loc="left")
-    ax.grid(alpha=0.3)
 
 
-def plot_backtest_errors(df, metric: str = "mae", path=None, *, title: str | None = None
+# ----------------------------------------------------------------------- plot_backtest
+def plot_backtest(predictions, y=None, path=None, *, order: Sequence | None = None,
+                  colors: Mapping | None = None, max_series: int = 6,
+                  history: int | None = None, title: str | None = None) -> Figure:
+    """Every model's forecasts from every backtest cutoff over the actual values.
+
+    One panel per series: the actuals in black, each model's forecast from each cutoff as
+    its own line segment (one colour per model, :func:`model_colors`), dotted grey lines at
+    the cutoffs, and, where the table has quantile columns ``y_pred_q<level>``, the
+    outermost central interval shaded (e.g. ``q0.05``-``q0.95``).
+
+    Args:
+        predictions: a :func:`~spikecast.backtest.backtest` table, the ``predictions`` of
+            :func:`~spikecast.backtest.compare` (a ``model`` column) or a
+            :class:`~spikecast.backtest.ComparisonResult`.
+        y: the actuals in any form :func:`plot_forecast` takes (series matched by
+            ``unique_id``; a single series whatever its name); default the table's ``y``.
+        path: if given, also write the figure there as a PNG (atomically).
+        order: the models' rank order, best first (legend order and colours); default the
+            order of first appearance.
+        colors: ``{model: colour}`` overriding those colours.
+        max_series: plot at most this many series (the first ones; the figure says so).
+        history: actual values shown before the first cutoff (default two horizons).
+        title: figure title.
+
+    Returns:
+        The :class:`matplotlib.figure.Figure`.
+
+    Raises:
+        DataValidationError: not a backtest table, or a series that is not in ``y``.
+    """
+    df = _backtest_table(predictions)
+    actuals = _backtest_actuals(df, y)
+    models, palette = _styles(pd.unique(df["model"]), order, colors)
+    band = _interval_columns(df.columns)
+    uids = list(pd.unique(df["unique_id"]))
+    names = uids[:max(int(max_series), 1)]
+    if history is None:
+        history = 2 * int(df["step"].max()) if "step" in df.columns else 0
+    fig = Figure(figsize=(11, max(2.8 * len(names) + 0.8, 4.2)), layout="constrained")
+    axes = fig.subplots(len(names), 1, squeeze=False)[:, 0]
+    for i, (ax, uid) in enumerate(zip(axes, names)):
+        rows = df[df["unique_id"] == uid]
+        actual = _context(actuals[str(uid)], rows, int(history))
+        _backtest_panel(ax, actual, rows, models, palette, band)
+        ax.set_title(str(uid), fontsize=10, loc="left")
+        _axis_labels(ax, str(uid), actual.index, _units(y), bottom=i == len(names) - 1)
+    extra = [Patch(color="0.6", alpha=0.35, lw=0, label=band[2])] if band else []
+    _figure_legend(fig, axes, models, ranked=order is not None, extra=extra)
+    n_cut = df["cutoff"].nunique()
+    _note(fig, [f"{len(models)} models \N{MULTIPLICATION SIGN} {n_cut} cutoffs "
+                "(dotted lines: the cutoffs)", *_series_note(len(names), len(uids))])
+    if title:
+        fig.suptitle(title)
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def _backtest_table(predictions) -> pd.DataFrame:
+    """The long backtest table, with a ``model`` column (one model: ``attrs["model"]``)."""
+    from spikecast.backtest.core import ComparisonResult
+
+    if isinstance(predictions, ComparisonResult):
+        predictions = predictions.predictions
+    needed = {"unique_id", "ds", "cutoff", "y_pred"}
+    if not isinstance(predictions, pd.DataFrame) or not needed <= set(predictions.columns):
+        raise DataValidationError(
+            f"plot_backtest expects a backtest table with columns {sorted(needed)} "
+            "(the result of backtest or compare)"
+        )
+    if "model" not in predictions.columns:
+        predictions = predictions.assign(model=predictions.attrs.get("model", "model"))
+    return predictions.assign(model=predictions["model"].astype(str))
+
+
+def _backtest_actuals(df: pd.DataFrame, y) -> dict[str, pd.Series]:
+    """``{unique_id: actual series}``: ``y`` matched to the table's series, or the
+    table's own ``y`` column."""
+    uids = {str(u): None for u in pd.unique(df["unique_id"])}
+    if y is None:
+        if "y" not in df.columns:
+            raise DataValidationError("plot_backtest: pass y (the table has no 'y' column)")
+        rows = df.drop_duplicates(["unique_id", "ds"]).sort_values("ds", kind="stable")
+        return {str(u): pd.Series(g["y"].to_numpy(dtype=float), index=pd.Index(g["ds"]))
+                for u, g in rows.groupby("unique_id", sort=False)}
+    actuals = _as_series_dict(y, "y")
+    if len(uids) == 1 and len(actuals) == 1:
+        return {next(iter(uids)): next(iter(actuals.values()))}
+    missing = [u for u in uids if u not in actuals]
+    if missing:
+        raise DataValidationError(f"plot_backtest: series {missing} of the table are not in "
+                                  f"y, which has {list(actuals)}")
+    return actuals
+
+
+def _interval_columns(columns) -> tuple[str, str, str] | None:
+    """``(lower column, upper column, legend label)`` of the outermost central interval
+    among the ``y_pred_q<level>`` columns (levels ``q`` and ``1 - q``; else the lowest and
+    the highest level around the median), or None."""
+    levels = {}
+    for column in columns:
+        match = _QUANTILE.match(str(column))
+        if match:
+            try:
+                levels[float(match.group(1))] = str(column)
+            except ValueError:
+                continue
+    low = sorted(q for q in levels if q < 0.5)
+    high = [q for q in levels if q > 0.5]
+    if not low or not high:
+        return None
+    pair = next(((q, 1 - q) for q in low if any(np.isclose(1 - q, h) for h in high)),
+                (low[0], max(high)))
+    upper = min(high, key=lambda h: abs(h - pair[1]))
+    label = f"shaded: {upper - pair[0]:.0%} interval (q{pair[0]:g}-q{upper:g})"
+    return levels[pair[0]], levels[upper], label
+
+
+def _context(actual: pd.Series, rows: pd.DataFrame, history: int) -> pd.Series:
+    """The actuals from ``history`` values before the first cutoff to the last forecast."""
+    actual = actual.sort_index()
+    first = np.searchsorted(actual.index, rows["cutoff"].min(), side="right")
+    last = np.searchsorted(actual.index, rows["ds"].max(), side="right")
+    return actual.iloc[max(int(first) - max(history, 1), 0):int(last)]
+
+
+def _backtest_panel(ax, actual: pd.Series, rows: pd.DataFrame, models: list[str],
+                    palette: dict, band: tuple | None) -> None:
+    """One series: the actuals, the cutoffs, then each model's segment from each cutoff
+    (the first model on top), over its interval."""
+    ax.plot(actual.index, actual.to_numpy(), color="black", lw=1.3, label="actual", zorder=3)
+    for cutoff in pd.unique(rows["cutoff"]):
+        ax.axvline(cutoff, color="0.55", lw=0.7, ls=":", zorder=0, label="_cutoff")
+    for k, model in enumerate(models):
+        z = 2.9 - k / (len(models) + 1)
+        for cutoff, seg in rows[rows["model"] == model].groupby("cutoff", sort=True):
+            seg = seg.sort_values("ds")
+            x = seg["ds"].to_numpy()
+            if band is not None:
+                ax.fill_between(x, seg[band[0]].to_numpy(dtype=float),
+                                seg[band[1]].to_numpy(dtype=float), color=palette[model],
+                                alpha=0.15, lw=0, zorder=1, label="_interval")
+            line, = ax.plot(x, seg["y_pred"].to_numpy(dtype=float), color=palette[model],
+                            lw=1.2, label=model, zorder=z)
+            line.set_gid(f"{model}@{cutoff}")
+
+
+# ---------------------------------------------------------------- plot_backtest_errors
+def plot_backtest_errors(df, metric: str = "mae", path=None, *, title: str | None = None,
+                         order: Sequence | None = None, colors: Mapping | None = None
                          ) -> Figure:
     """Error by horizon step, one line per model.
 
@@ -176,6 +451,9 @@ def plot_backtest_errors(df, metric: str = "mae", path=None, *, title: str | Non
             all series and cutoffs.
         path: if given, also write the figure there as a PNG (atomically).
         title: figure title.
+        order: the models' rank order, best first (legend order and colours); default the
+            order of first appearance.
+        colors: ``{model: colour}`` overriding those colours.
 
     Returns:
         The :class:`matplotlib.figure.Figure`.
@@ -191,18 +469,21 @@ def plot_backtest_errors(df, metric: str = "mae", path=None, *, title: str | Non
         )
     scores = evaluate(df, metrics=[metric], by="step")
     column = scores.columns[-1]
-    fig = Figure(figsize=(8, 4.5), layout="constrained")
-    ax = fig.subplots()
     if "model" in scores.columns:
-        groups = list(scores.groupby("model", sort=False))
+        groups = {str(m): g for m, g in scores.groupby("model", sort=False)}
     else:
-        groups = [(df.attrs.get("model", "model"), scores)]
-    for label, g in groups:
-        ax.plot(g["step"].to_numpy(), g[column].to_numpy(), marker="o", ms=3, label=str(label))
+        groups = {str(df.attrs.get("model", "model")): scores}
+    models, palette = _styles(groups, order, colors)
+    fig = Figure(figsize=(11, 4.8), layout="constrained")
+    ax = fig.subplots()
+    for k, label in enumerate(models):
+        g = groups[label]
+        ax.plot(g["step"].to_numpy(), g[column].to_numpy(), marker="o", ms=3, label=label,
+                color=palette[label], zorder=2.9 - k / (len(models) + 1))
     ax.set_xlabel("horizon step")
     ax.set_ylabel(column.upper())
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    _figure_legend(fig, [ax], models, ranked=order is not None)
     ax.set_title(title or f"{column.upper()} by horizon step")
     if path is not None:
         save_figure(fig, path)

@@ -360,13 +360,13 @@ def test_model_failure_names_series_column_and_cutoff(ett):
 
     data = ett.copy()
     data["HUFL"] = data["HUFL"].abs() + 1.0  # positive: multiplicative seasonality works
-    model = ETSForecaster(horizon=H, seasonal="mul", seasonal_periods=24)
+    model = ETSForecaster(horizon=H, seasonal="mul", season_length=24)
     data.iloc[:, 1] = data.iloc[:, 1] - 40.0  # OT becomes negative: it cannot
     with pytest.raises(ModelError, match="column 'OT'") as info:
         backtest(model, data, start=250, stride=20, progress=False, n_jobs=1)
     notes = getattr(info.value, "__notes__", [])
     assert not notes or "cutoff" in notes[0]
-    fallback = ETSForecaster(horizon=H, seasonal="mul", seasonal_periods=24,
+    fallback = ETSForecaster(horizon=H, seasonal="mul", season_length=24,
                              fallback=NaiveForecaster(horizon=H))
     with pytest.warns(BacktestWarning, match="used the fallback NaiveForecaster"):
         out = backtest(fallback, data, start=250, stride=20, progress=False)

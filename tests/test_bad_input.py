@@ -153,6 +153,21 @@ BAD_Y = {
     "long NaN in y": (lambda: _long().assign(y=lambda d: d["y"].where(d.index != 45)),
                       r"series 's2'.*NaN.*'y'.*row 5"),
     "long object y": (lambda: _long().astype({"y": str}), r"series 's1'.*'y'.*non-numeric"),
+    # the date left as a column (pd.read_csv without index_col): make it the index, not a number
+    "date column": (lambda: _frame().reset_index(names="date"),
+                    r"column 'date'.*time stamps.*df = df\.set_index\('date'\)"),
+    "date column of strings": (
+        lambda: _frame().reset_index(names="date").astype({"date": str}),
+        r"column 'date'.*time stamps.*pd\.to_datetime\(df\['date'\]\).*set_index\('date'\)"),
+    # a long frame under other column names: rename, naming the columns found
+    "long under other names": (
+        lambda: _long().rename(columns={"unique_id": "id", "ds": "time", "y": "value"}),
+        r"\['id', 'time', 'value'\] look like a long frame.*unique_id, ds, y.*"
+        r"rename\(columns=\{'id': 'unique_id', 'time': 'ds', 'value': 'y'\}\)"),
+    "long with date strings under other names": (
+        lambda: _long().astype({"ds": str}).set_axis(["series", "date", "target"], axis=1),
+        r"\['series', 'date', 'target'\] look like a long frame.*"
+        r"'series': 'unique_id', 'date': 'ds', 'target': 'y'"),
 }
 
 
@@ -217,7 +232,7 @@ def test_bad_lookback(factory, lookback):
     (ARIMAForecaster(horizon=3, order=(-1, 0, 0)), r"order must be a tuple of 3 non-negative"),
     (ARIMAForecaster(horizon=3, seasonal_order=(1, 0, 0, 1)), r"period s must be >= 2"),
     (ETSForecaster(horizon=3, trend="quadratic"), r"trend must be None, 'add' or 'mul'"),
-    (ETSForecaster(horizon=3, seasonal="add"), r"needs seasonal_periods"),
+    (ETSForecaster(horizon=3, season_length=1), r"season_length must be"),
     (ETSForecaster(horizon=3, damped_trend=True), r"damped_trend=True needs a trend"),
     (ETSForecaster(horizon=3, fallback="naive"), r"fallback must be a spikecast forecaster"),
     (VARForecaster(horizon=3, ic="best"), r"ic must be 'aic', 'bic', 'hqic', 'fpe' or None"),
@@ -513,7 +528,7 @@ def test_backtest_of_irregular_data_works_with_actual_time_stamps():
 
 
 def test_backtest_failure_names_the_cutoff():
-    model = ETSForecaster(horizon=3, seasonal="mul", seasonal_periods=4)
+    model = ETSForecaster(horizon=3, seasonal="mul", season_length=4)
     data = _frame() - 2.5  # negative values: multiplicative ETS cannot fit
     with pytest.raises(Exception, match=r"fitting failed on column 'a'.*fallback=") as excinfo:
         backtest(model, data, start=0.5, progress=False)

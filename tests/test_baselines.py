@@ -112,7 +112,7 @@ def test_ets_matches_statsmodels_and_smooths_new_history(co2_monthly):
 
     train, longer = co2_monthly.iloc[:200], co2_monthly.iloc[:220]
     spec = dict(trend="add", seasonal="add", seasonal_periods=12)
-    model = ETSForecaster(horizon=H, **spec).fit(train)
+    model = ETSForecaster(horizon=H, trend="add", season_length=12).fit(train)
     direct = ETSModel(train.to_numpy(), error="add", **spec).fit(disp=False)
     np.testing.assert_allclose(model.predict().to_numpy(), direct.forecast(H), rtol=1e-8)
     expected = ETSModel(longer.to_numpy(), error="add", **spec).smooth(direct.params)
@@ -196,7 +196,12 @@ def test_constructor_stores_arguments_unchanged_and_validates_in_fit(macro):
         (NaiveForecaster(horizon=0), "horizon"),
         (ARIMAForecaster(horizon=H, order=(1, 0)), "order"),
         (ARIMAForecaster(horizon=H, seasonal_order=(1, 0, 0, 1)), "period"),
-        (ETSForecaster(horizon=H, seasonal="add"), "seasonal_periods"),
+        (ETSForecaster(horizon=H, season_length=1), "season_length"),
+        (ETSForecaster(horizon=H, season_length="daily"), "season_length"),
+        (ETSForecaster(horizon=H, quantiles=[0.5, 1.0]), "quantiles"),
+        (NaiveForecaster(horizon=H, quantiles=[]), "quantiles"),
+        (ARIMAForecaster(horizon=H, quantiles=[0.1],
+                         fallback=LinearForecaster(horizon=H)), "fallback"),
         (ETSForecaster(horizon=H, damped_trend=True), "damped_trend"),
         (ETSForecaster(horizon=H, trend="linear"), "trend"),
         (VARForecaster(horizon=H, ic="xyz"), "ic"),
@@ -212,7 +217,7 @@ def test_constructor_stores_arguments_unchanged_and_validates_in_fit(macro):
     (SeasonalNaiveForecaster(horizon=H, season_length=12), 8, 12),
     (DriftForecaster(horizon=H), 1, 2),
     (ARIMAForecaster(horizon=H, order=(1, 1, 1), seasonal_order=(1, 1, 0, 12)), 20, 27),
-    (ETSForecaster(horizon=H, seasonal="add", seasonal_periods=12), 20, 24),
+    (ETSForecaster(horizon=H, season_length=12), 20, 24),
     (VARForecaster(horizon=H, maxlags=4), 10, 20),  # 4 (3 + 1) + 3 + 1
     (LinearForecaster(horizon=H, lookback=24), 25, 30),
 ])
@@ -266,7 +271,7 @@ def test_failure_names_series_and_column_or_uses_fallback(macro):
     # multiplicative seasonality needs positive data: growth rates of realinv go negative
     data = macro.copy()
     data["realgdp"] = np.exp(data["realgdp"].cumsum()) * 100  # positive levels
-    spec = dict(horizon=H, seasonal="mul", seasonal_periods=4)
+    spec = dict(horizon=H, seasonal="mul", season_length=4)
     with pytest.raises(ModelError, match=r"fitting failed on column 'realcons'.*fallback="):
         ETSForecaster(**spec).fit(data)
     long = to_long(data)
@@ -311,7 +316,7 @@ def test_ets_window_starting_elsewhere_gets_its_own_initial_states(co2_monthly):
 
     spec = dict(trend="add", seasonal="add", seasonal_periods=12)
     train = co2_monthly.iloc[:180]
-    model = ETSForecaster(horizon=H, **spec).fit(train)
+    model = ETSForecaster(horizon=H, trend="add", season_length=12).fit(train)
     fitted = model.models_[(0, 0)][1]
     window = co2_monthly.iloc[185:225]  # starts 5 months into the season
     heuristic = ETSModel(window.to_numpy(), error="add", initialization_method="heuristic",
@@ -323,3 +328,163 @@ def test_ets_window_starting_elsewhere_gets_its_own_initial_states(co2_monthly):
     stale = ETSModel(window.to_numpy(), error="add", **spec).smooth(fitted.params).forecast(H)
     actual = co2_monthly.iloc[225:225 + H].to_numpy()
     assert np.abs(f - actual).mean() < 0.5 * np.abs(stale - actual).mean()
+
+
+# ------------------------------------------------------------------ seasons
+def _hourly_season(n: int = 24 * 20, seed: int = 0) -> pd.Series:
+    """A daily cycle on hourly data plus noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return pd.Series(10 + 3 * np.sin(2 * np.pi * t / 24) + 0.3 * rng.standard_normal(n),
+                     index=pd.date_range("2024-01-01", periods=n, freq="h"), name="y")
+
+
+def test_ets_is_seasonal_by_default_with_a_season_length():
+    y = _hourly_season()
+    model = ETSForecaster(horizon=H, season_length=24).fit(y)  # seasonal defaults to "add"
+    result = model.models_[(0, 0)][1]
+    assert (result.model.seasonal, result.model.seasonal_periods) == ("add", 24)
+    assert model.season_lengths_ == [24]
+    plain = ETSForecaster(horizon=H, season_length=24, seasonal=None).fit(y)
+    assert plain.models_[(0, 0)][1].model.seasonal is None and plain.season_lengths_ == [None]
+
+
+@pytest.mark.parametrize("freq, period", [
+    ("h", 24), ("D", 7), ("W-SUN", 52), ("MS", 12), ("ME", 12), ("QS", 4), ("QE-DEC", 4),
+    ("2h", 12), ("B", 5), ("min", None), ("YS", None), (None, None),
+])
+def test_season_length_of_frequency(freq, period):
+    from spikecast.baselines.statistical import season_length_of
+
+    assert season_length_of(freq if freq is None else pd.tseries.frequencies.to_offset(freq)
+                            ) == period
+
+
+def test_ets_detects_the_season_from_the_index_frequency():
+    y = _hourly_season()
+    model = ETSForecaster(horizon=H).fit(y)  # season_length="auto"
+    assert model.season_lengths_ == [24]
+    assert model.models_[(0, 0)][1].model.seasonal_periods == 24
+    assert model.min_predict_length() == 48
+    # the default ETS on hourly data is no longer the naive forecast
+    f = model.predict().to_numpy()
+    assert not np.allclose(f, y.iloc[-1])
+    actual = 10 + 3 * np.sin(2 * np.pi * np.arange(len(y), len(y) + H) / 24)
+    assert np.abs(f - actual).mean() < 0.5 * np.abs(y.iloc[-1] - actual).mean()
+    # fewer than two full seasons, or no frequency that implies one: not seasonal, silently
+    for short in (y.iloc[:40], pd.Series(y.to_numpy()[:100])):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            m = ETSForecaster(horizon=H).fit(short)
+        assert m.season_lengths_ == [None] and m.models_[(0, 0)][1].model.seasonal is None
+
+
+def test_ets_old_seasonal_periods_warns_and_still_works():
+    y = _hourly_season()
+    with pytest.warns(FutureWarning, match=r"seasonal_periods=.*deprecated.*season_length=24"):
+        old = ETSForecaster(horizon=H, seasonal_periods=24).fit(y)
+    new = ETSForecaster(horizon=H, season_length=24).fit(y)
+    np.testing.assert_allclose(old.predict().to_numpy(), new.predict().to_numpy())
+    with pytest.raises(InvalidParameterError, match="disagree"):
+        ETSForecaster(horizon=H, season_length=12, seasonal_periods=24).fit(y)
+
+
+# ------------------------------------------------------------------ quantiles
+LEVELS = [0.05, 0.25, 0.5, 0.75, 0.95]
+
+
+def _ar1(n: int, phi: float = 0.7, seed: int = 1, columns: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, columns))
+    for t in range(1, n):
+        x[t] = phi * x[t - 1] + rng.standard_normal(columns)
+    return pd.DataFrame(5 + x, index=pd.date_range("2024-01-01", periods=n, freq="h"),
+                        columns=[f"c{j}" for j in range(columns)])
+
+
+def _random_walk(n: int, seed: int = 2) -> pd.Series:
+    rng = np.random.default_rng(seed)
+    return pd.Series(50 + rng.standard_normal(n).cumsum(),
+                     index=pd.date_range("2024-01-01", periods=n, freq="h"), name="y")
+
+
+QUANTILE_MODELS = {
+    "naive": lambda: NaiveForecaster(horizon=3, quantiles=LEVELS),
+    "seasonal_naive": lambda: SeasonalNaiveForecaster(horizon=3, season_length=24,
+                                                      quantiles=LEVELS),
+    "drift": lambda: DriftForecaster(horizon=3, quantiles=LEVELS),
+    "arima": lambda: ARIMAForecaster(horizon=3, order=(1, 0, 0), quantiles=LEVELS),
+    "ets": lambda: ETSForecaster(horizon=3, quantiles=LEVELS),
+    "ets_mul": lambda: ETSForecaster(horizon=3, seasonal="mul", quantiles=LEVELS),  # simulated
+    "var": lambda: VARForecaster(horizon=3, maxlags=2, quantiles=LEVELS),
+}
+
+
+@pytest.mark.parametrize("name", sorted(QUANTILE_MODELS))
+def test_quantiles_are_monotone_and_contain_the_point_forecast(name):
+    from spikecast.base import get_tags
+
+    y = pd.concat([_hourly_season(), _hourly_season(seed=3).rename("z") + 5], axis=1)
+    model = QUANTILE_MODELS[name]()
+    assert get_tags(model).supports_quantiles
+    assert not get_tags(model.set_params(quantiles=None)).supports_quantiles
+    model.set_params(quantiles=[0.95, 0.5, 0.05, 0.25, 0.75]).fit(y)  # any order
+    for history in (None, y.iloc[:300], y.iloc[100:]):
+        point = model.predict(history)
+        q = model.predict_quantiles(history)
+        assert list(q) == LEVELS
+        stacked = np.stack([q[lv].to_numpy() for lv in LEVELS], axis=-1)
+        assert np.all(np.diff(stacked, axis=-1) >= 0)
+        assert np.all(stacked[..., 0] <= point.to_numpy())
+        assert np.all(point.to_numpy() <= stacked[..., -1])
+        assert q[0.5].index.equals(point.index) and list(q[0.5].columns) == list(y.columns)
+        if name != "ets_mul":  # Gaussian intervals: the median is the point forecast
+            np.testing.assert_allclose(q[0.5].to_numpy(), point.to_numpy())
+
+
+def test_quantiles_match_statsmodels_intervals():
+    from statsmodels.tsa.arima.model import ARIMA
+
+    y = _ar1(300)["c0"]
+    q = ARIMAForecaster(horizon=H, order=(1, 0, 0), quantiles=[0.05, 0.95]).fit(y)
+    interval = ARIMA(y.to_numpy(), order=(1, 0, 0)).fit().get_forecast(H).conf_int(alpha=0.1)
+    out = q.predict_quantiles()
+    np.testing.assert_allclose(out[0.05].to_numpy(), interval[:, 0], rtol=1e-8)
+    np.testing.assert_allclose(out[0.95].to_numpy(), interval[:, 1], rtol=1e-8)
+    # fpp3 §5.5: the naive interval widens with sqrt(h) from the residual sd
+    rw = _random_walk(200)
+    nq = NaiveForecaster(horizon=H, quantiles=[0.975]).fit(rw).predict_quantiles()[0.975]
+    sd = np.sqrt(np.mean(np.diff(rw.to_numpy()) ** 2))
+    np.testing.assert_allclose(nq.to_numpy() - rw.iloc[-1],
+                               1.959964 * sd * np.sqrt(np.arange(1, H + 1)), rtol=1e-5)
+
+
+def test_predict_quantiles_needs_quantiles():
+    model = ARIMAForecaster(horizon=H).fit(_ar1(100)["c0"])
+    with pytest.raises(DataValidationError, match=r"quantiles=\[0.1, 0.5, 0.9\]"):
+        model.predict_quantiles()
+
+
+@pytest.mark.parametrize("name, make, data", [
+    ("naive", lambda: NaiveForecaster(horizon=3, quantiles=[0.05, 0.5, 0.95]),
+     lambda: _random_walk(700)),
+    ("arima", lambda: ARIMAForecaster(horizon=3, order=(1, 0, 0), quantiles=[0.05, 0.5, 0.95]),
+     lambda: _ar1(1400)),
+    ("ets", lambda: ETSForecaster(horizon=3, quantiles=[0.05, 0.5, 0.95]),
+     lambda: _hourly_season(700).to_frame()),
+    ("var", lambda: VARForecaster(horizon=3, maxlags=1, ic=None, quantiles=[0.05, 0.5, 0.95]),
+     lambda: _ar1(1400, columns=2)),
+])
+def test_intervals_cover_about_the_nominal_share(name, make, data):
+    """The 90% intervals hold ~90% of the outcomes over many cutoffs of a series simulated
+    from (or close to) the model's own family, through backtest's quantile columns."""
+    from spikecast.backtest import backtest
+
+    y = data()
+    # fitted once on the first cutoff's rows (long enough to estimate the model well), then
+    # one forecast after each of the 400 cutoffs
+    out = backtest(make(), y, start=len(y) - 400, stride=1, refit=False, progress=False)
+    assert {"y_pred_q0.05", "y_pred_q0.5", "y_pred_q0.95"} <= set(out.columns)
+    inside = (out["y"] >= out["y_pred_q0.05"]) & (out["y"] <= out["y_pred_q0.95"])
+    assert out["cutoff"].nunique() > 390
+    assert 0.84 <= inside.mean() <= 0.96, (name, inside.mean())

@@ -141,8 +141,8 @@ def test_backtest_writes_results(capsys, tmp_path):
     for model in ("naive", "seasonal_naive", "linear", "da_lif"):
         assert model in out
     files = sorted(p.name for p in out_dir.iterdir())
-    assert files == ["errors_by_step.png", "forecast.png", "metrics.csv", "predictions.csv",
-                     "results.md"]  # and no temporary files left behind
+    assert files == ["backtest.png", "errors_by_step.png", "forecast.png", "metrics.csv",
+                     "predictions.csv", "results.md"]  # and no temporary files left behind
     for path in out_dir.iterdir():  # as readable as any file the user writes
         assert path.stat().st_mode & 0o777 == 0o666 & ~current_umask(), path.name
     table = pd.read_csv(out_dir / "metrics.csv", index_col="rank")

@@ -351,6 +351,14 @@ class _LeavesTempFile(NaiveForecaster):
         return pickle.loads(path.read_bytes())
 
 
+class _IgnoresShorterHorizon(NaiveForecaster):
+    """Forecasts the full horizon whatever ``predict(horizon=...)`` asks for."""
+
+    def predict(self, y=None, X=None, horizon=None):
+        """The full forecast, ignoring ``horizon``."""
+        return super().predict(y, X)
+
+
 BROKEN = [  # (estimator class, the check it breaks, what the failure says)
     (_Converts, "check_init_stores_params", r"stored .* as 'missing', not the object"),
     (_ExtraAttribute, "check_init_stores_params", r"\['fitted'\] besides its parameters"),
@@ -393,6 +401,7 @@ BROKEN = [  # (estimator class, the check it breaks, what the failure says)
     (_Unpicklable, "check_pickle_round_trip", r"does not pickle"),
     (_LossySave, "check_save_load_round_trip", r"predict\(\) after save / load"),
     (_LeavesTempFile, "check_save_load_round_trip", r"no temporary files"),
+    (_IgnoresShorterHorizon, "check_predict_shorter_horizon", r"predict\(horizon=1\): index"),
 ]
 
 

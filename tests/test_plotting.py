@@ -9,12 +9,21 @@ import sys
 import matplotlib.image
 import pandas as pd
 import pytest
+from matplotlib.collections import PolyCollection
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
 from spikecast.backtest import backtest, compare
 from spikecast.baselines import DriftForecaster, NaiveForecaster, SeasonalNaiveForecaster
 from spikecast.exceptions import DataValidationError
-from spikecast.plotting import plot_backtest_errors, plot_forecast, save_figure
+from spikecast.experiment.report import ranked_table, write_outputs
+from spikecast.plotting import (
+    model_colors,
+    plot_backtest,
+    plot_backtest_errors,
+    plot_forecast,
+    save_figure,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 H = 12
@@ -90,6 +99,193 @@ def test_plot_backtest_errors(ett, tmp_path):
     assert_png(tmp_path / "single.png")
     with pytest.raises(DataValidationError, match="step"):
         plot_backtest_errors(ett)
+
+
+# ------------------------------------------------- matching forecasts to the actuals
+def test_plot_forecast_matches_a_single_series_whatever_its_name(ett, tmp_path):
+    """A Series named ``y_pred`` next to actuals named ``load``: drawn, not dropped."""
+    y = ett["OT"].rename("load")
+    f = NaiveForecaster(horizon=H).fit(y.iloc[:-H]).predict().rename("y_pred")
+    for forecasts in (f, {"naive": f}):
+        fig = plot_forecast(y, forecasts, intervals=(f - 1, f + 1), path=tmp_path / "m.png")
+        ax = fig.axes[0]
+        drawn = ax.get_lines()[1]
+        assert drawn.get_label() in ("forecast", "naive")
+        assert list(drawn.get_xdata()) == list(f.index) and len(ax.collections) == 1
+        assert ax.get_ylabel() == "load" and ax.get_xlabel() == "date"
+        assert_png(tmp_path / "m.png")
+
+
+def test_plot_forecast_names_the_unmatched_forecast(ett, tmp_path):
+    f = NaiveForecaster(horizon=H).fit(ett["OT"].iloc[:-H]).predict().rename("y_pred")
+    path = tmp_path / "none.png"
+    with pytest.raises(DataValidationError, match=r"\['y_pred'\].*\['HUFL', 'OT'\]"):
+        plot_forecast(ett, {"naive": f}, path=path)
+    with pytest.raises(DataValidationError, match="forecasts\\['naive'\\]"):
+        plot_forecast(ett, {"naive": f}, path=path)
+    long = pd.DataFrame({"unique_id": "other", "ds": f.index, "y": f.to_numpy()})
+    with pytest.raises(DataValidationError, match="'other'"):
+        plot_forecast(ett, long, path=path)
+    assert not path.exists() and os.listdir(tmp_path) == []  # nothing half-written
+
+
+# -------------------------------------------------------------------- plot_backtest
+@pytest.fixture
+def comparison(ett):
+    models = {"naive": NaiveForecaster(horizon=H), "drift": DriftForecaster(horizon=H),
+              "seasonal": SeasonalNaiveForecaster(horizon=H, season_length=24)}
+    return compare(models, ett, metrics=("mae", "mase"), season_length=24, start=120,
+                   stride=24, progress=False)
+
+
+def segments(ax) -> dict[str, list]:
+    """``{model: [first forecast time of each segment]}`` from an Axes' lines."""
+    out: dict[str, list] = {}
+    for line in ax.get_lines():
+        if line.get_label() not in ("actual", "_cutoff"):
+            out.setdefault(line.get_label(), []).append(pd.Timestamp(line.get_xdata()[0]))
+    return out
+
+
+def legend_labels(fig) -> list[str]:
+    return [t.get_text() for t in fig.legends[0].get_texts()]
+
+
+def test_plot_backtest_every_model_every_cutoff(comparison, ett, tmp_path):
+    preds = comparison.predictions
+    cutoffs = sorted(pd.unique(preds["cutoff"]))
+    assert len(cutoffs) > 2
+    path = tmp_path / "backtest.png"
+    fig = plot_backtest(comparison, ett, path=path, title="ETTh1")
+    assert [ax.get_title(loc="left") for ax in fig.axes] == ["HUFL", "OT"]
+    first_ds = sorted(preds.groupby("cutoff")["ds"].min())
+    for ax in fig.axes:
+        drawn = segments(ax)
+        assert set(drawn) == {"naive", "drift", "seasonal"}
+        assert all(sorted(starts) == first_ds for starts in drawn.values())
+        assert len([ln for ln in ax.get_lines() if ln.get_label() == "_cutoff"]) == len(cutoffs)
+        assert not [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert fig.axes[-1].get_xlabel() == "date" and fig.axes[0].get_ylabel() == "HUFL"
+    assert legend_labels(fig) == ["actual", "naive", "drift", "seasonal"]  # first appearance
+    assert "3 models" in " ".join(t.get_text() for t in fig.texts)
+    assert fig.get_suptitle() == "ETTh1"
+    assert_png(path)
+    # the actuals from the table itself, one model without a 'model' column
+    single = backtest(NaiveForecaster(horizon=H), ett, start=120, stride=24, progress=False)
+    fig = plot_backtest(single)
+    assert set(segments(fig.axes[0])) == {"NaiveForecaster"}
+
+
+def test_plot_backtest_intervals_and_series_cap(comparison, ett):
+    preds = comparison.predictions.copy()
+    for q, shift in ((0.1, -2.0), (0.25, -1.0), (0.5, 0.0), (0.75, 1.0), (0.9, 2.0)):
+        preds[f"y_pred_q{q:g}"] = preds["y_pred"] + shift
+    fig = plot_backtest(preds, ett, max_series=1)
+    assert len(fig.axes) == 1  # the cap, said in the figure
+    assert "showing the first 1 of 2 series" in " ".join(t.get_text() for t in fig.texts)
+    ax = fig.axes[0]
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    n_cutoffs = preds["cutoff"].nunique()
+    assert len(bands) == 3 * n_cutoffs
+    lows = [path.vertices[:, 1].min() for path in (b.get_paths()[0] for b in bands)]
+    rows = preds[preds["unique_id"] == "HUFL"]
+    assert min(lows) == pytest.approx(rows["y_pred_q0.1"].min())  # the outermost pair
+    assert "shaded: 80% interval (q0.1-q0.9)" in legend_labels(fig)
+
+
+def test_plot_backtest_rejects_bad_input(ett, comparison, tmp_path):
+    path = tmp_path / "x.png"
+    with pytest.raises(DataValidationError, match="backtest table"):
+        plot_backtest(ett, path=path)
+    with pytest.raises(DataValidationError, match=r"\['HUFL'\].*\['OT'\]"):
+        plot_backtest(comparison, ett[["OT"]], path=path)
+    assert os.listdir(tmp_path) == []
+
+
+# ---------------------------------------------------------------- colours and order
+def test_model_colors_are_tab10_then_tab20():
+    colors = model_colors([f"m{k}" for k in range(12)])
+    assert list(colors.values())[:10] == [to_hex(f"C{k}") for k in range(10)]
+    assert len(set(colors.values())) == 12
+    assert model_colors(["b", "a", "b"]) == {"b": to_hex("C0"), "a": to_hex("C1")}
+    assert model_colors(["a", "b"]) == model_colors(["a", "b"])  # stable
+
+
+def line_colors(fig) -> dict[str, str]:
+    return {ln.get_label(): to_hex(ln.get_color()) for ax in fig.axes for ln in ax.get_lines()
+            if ln.get_label() not in ("actual", "_cutoff")}
+
+
+def test_same_colour_and_rank_order_in_every_figure(comparison, ett, tmp_path, monkeypatch):
+    """write_outputs: every model in forecast.png and backtest.png, one colour per model
+    in all three figures, legends in rank order."""
+    import spikecast.plotting as plotting
+
+    figures = {}
+    save = plotting.save_figure
+
+    def keep(fig, path, dpi=100):
+        figures[path.name] = fig
+        return save(fig, path, dpi)
+
+    monkeypatch.setattr(plotting, "save_figure", keep)
+    table = ranked_table(comparison, metrics=("mae", "mase"))
+    order = list(table["model"])
+    assert order != ["naive", "drift", "seasonal"]  # the rank order is not the input order
+    paths = write_outputs(tmp_path / "out", table, comparison.predictions, ett, title="ETTh1")
+    assert {p.name for p in paths.values()} >= {"forecast.png", "backtest.png",
+                                                 "errors_by_step.png"}
+    assert sorted(figures) == ["backtest.png", "errors_by_step.png", "forecast.png"]
+    expected = {m: c for m, c in model_colors(order).items()}
+    for name, fig in figures.items():
+        assert line_colors(fig) == expected, name
+        assert [t for t in legend_labels(fig) if t != "actual"] == order, name
+        assert "::" not in fig.get_suptitle() + fig.axes[0].get_title()
+        assert_png(paths[{"backtest.png": "backtest", "forecast.png": "forecast",
+                          "errors_by_step.png": "errors"}[name]])
+    assert figures["forecast.png"].get_suptitle() == "ETTh1: forecasts from the last cutoff"
+    # the same colours from the plot functions given the order
+    for fig in (plot_forecast(ett, {m: ett.iloc[-H:] for m in reversed(order)}, order=order),
+                plot_backtest(comparison, ett, order=order),
+                plot_backtest_errors(comparison, order=order)):
+        assert line_colors(fig) == expected
+        assert legend_labels(fig)[-len(order):] == order
+
+
+def test_write_outputs_says_which_models_are_left_out(comparison, ett, tmp_path, monkeypatch):
+    import spikecast.plotting as plotting
+
+    figures = {}
+    save = plotting.save_figure
+    monkeypatch.setattr(plotting, "save_figure",
+                        lambda fig, path, dpi=100: figures.setdefault(path.name, fig)
+                        and save(fig, path, dpi))
+    table = ranked_table(comparison, metrics=("mae", "mase"))
+    order = list(table["model"])
+    preds = comparison.predictions.copy()
+    last = preds["cutoff"] == preds["cutoff"].max()
+    preds = preds[~(last & (preds["model"] == order[0]))]  # no forecast there
+    write_outputs(tmp_path, table, preds, ett, plot_models=2)
+    fig = figures["forecast.png"]
+    note = " ".join(t.get_text() for t in fig.texts)
+    assert f"{order[0]} (no forecast from the last cutoff)" in note
+    assert f"{order[2]} (only the 2 best models are plotted" in note
+    assert set(line_colors(fig)) == {order[1]}
+
+
+def test_write_outputs_leaves_nothing_half_written(comparison, ett, tmp_path, monkeypatch):
+    """A figure that fails mid-write leaves no temporary file and no partial PNG."""
+    table = ranked_table(comparison, metrics=("mae", "mase"))
+
+    def broken(self, fname, **kwargs):
+        with open(fname, "wb") as fh:
+            fh.write(PNG_SIGNATURE)  # half a file
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(Figure, "savefig", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_outputs(tmp_path, table, comparison.predictions, ett)
+    assert sorted(os.listdir(tmp_path)) == ["metrics.csv", "predictions.csv", "results.md"]
 
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path, monkeypatch):

@@ -26,9 +26,12 @@ def blocks(language: str, text: str = README) -> list[str]:
 
 
 def shell_commands(block: str) -> list[str]:
-    """The commands of a shell block: continuation lines joined, comments dropped."""
+    """The commands of a shell block: continuation lines joined, comments dropped, and so is
+    the activation of the virtual environment (``source .venv/bin/activate``), which sets up
+    the shell rather than running anything."""
     lines = block.replace("\\\n", " ").splitlines()
-    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+    commands = [line.split("#", 1)[0].strip() for line in lines]
+    return [command for command in commands if command and not command.startswith("source ")]
 
 
 def section(title: str) -> str:
@@ -113,7 +116,7 @@ def test_demo_quick(workdir, capsys):
         assert re.search(rf"\s{name}\s", out), name
     files = {p.name for p in (workdir / "demo_output").iterdir()}
     assert files == {"metrics.csv", "predictions.csv", "results.md", "forecast.png",
-                     "errors_by_step.png"}
+                     "errors_by_step.png", "backtest.png"}
     table = pd.read_csv(workdir / "demo_output" / "metrics.csv", index_col="model")
     assert (table.loc[list(DEMO_ENCODERS), ["params", "energy_nj"]] > 0).all().all()
     assert table["n_cutoffs"].nunique() == 1

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import sys
 import time
 import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from sklearn.base import clone
 from tqdm.auto import tqdm
 
 from spikecast.backtest.params import check_backtest_params
-from spikecast.base import BaseForecaster
 from spikecast.collected_warnings import ignored_by_filters
 from spikecast.data.frames import Panel, to_panel
 from spikecast.exceptions import BacktestWarning, DataValidationError
+
+if TYPE_CHECKING:  # sklearn and spikecast.base load when a backtest runs
+    from spikecast.base import BaseForecaster
 
 __all__ = ["backtest", "compare", "ComparisonResult", "BacktestWarning", "OUTPUT_COLUMNS"]
 
@@ -85,8 +88,8 @@ def _label_position(start, timeline: pd.DatetimeIndex) -> int:
 
 
 # --------------------------------------------------------------------------- one group
-def _run_group(estimator, y_panel: Panel, X_panel: Panel | None, starts: np.ndarray,
-               ends: np.ndarray, cutoff_label, keep_model: bool) -> dict:
+def _run_group(estimator, y_panel: Panel, X_panel: Panel | None, future_panel: Panel | None,
+               starts: np.ndarray, ends: np.ndarray, cutoff_label, keep_model: bool) -> dict:
     """Fit a copy of ``estimator`` on the rows of the group's first cutoff and forecast
     after every cutoff of the group (rows ``starts[k]:ends[k]``) in one
     :meth:`~spikecast.base.BaseForecaster.historical_forecasts` call.
@@ -96,18 +99,24 @@ def _run_group(estimator, y_panel: Panel, X_panel: Panel | None, starts: np.ndar
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        from sklearn.base import clone
+
         est = clone(estimator)
         t0 = time.perf_counter()
         try:
-            est.fit(y_panel.slice_rows(starts[0], ends[0]),
-                    None if X_panel is None else X_panel.slice_rows(starts[0], ends[0]))
+            rows = (starts[0], ends[0])
+            future = {} if future_panel is None else {
+                "X_future": future_panel.slice_rows(*rows)}
+            est.fit(y_panel.slice_rows(*rows),
+                    None if X_panel is None else X_panel.slice_rows(*rows), **future)
         except Exception as err:
             if hasattr(err, "add_note"):  # Python >= 3.11
                 err.add_note(f"(backtest: while fitting on the data up to cutoff "
                              f"{cutoff_label!r})")
             raise
         t1 = time.perf_counter()
-        history = est.historical_forecasts(y_panel, ends, starts=starts, X=X_panel)
+        future = {} if future_panel is None else {"X_future": future_panel}
+        history = est.historical_forecasts(y_panel, ends, starts=starts, X=X_panel, **future)
         t2 = time.perf_counter()
     return {
         "forecasts": history.points,
@@ -139,7 +148,8 @@ def _report_warnings(records: list[tuple], owner: str, n_fits: int) -> None:
 # --------------------------------------------------------------------------- backtest
 def backtest(forecaster, y, *, start, stride: int = 1, window: str = "expanding",
              train_length: int | None = None, refit=True, n_jobs: int | None = 1, X=None,
-             progress: bool = True, return_models: bool = False):
+             progress: bool | None = None, return_models: bool = False,
+             name: str | None = None, X_future=None):
     """Rolling-origin evaluation of ``forecaster`` on ``y``.
 
     At every cutoff the model is fitted on the data up to and including the cutoff (all of
@@ -168,10 +178,17 @@ def backtest(forecaster, y, *, start, stride: int = 1, window: str = "expanding"
             models vectorise), an int ``k`` refits every ``k`` cutoffs.
         n_jobs: joblib workers over the refit groups (``-1``: all cores).
         X: past covariates with the same index as ``y`` (wide data only).
-        progress: show a tqdm progress bar over cutoffs.
+        X_future: known-future covariates with the same index as ``y`` (wide data only),
+            for a forecaster with the tag ``supports_future_covariates``: it trains on their
+            rows up to each cutoff and forecasts with their values over the horizon after it.
+        progress: show a tqdm progress bar over cutoffs (on stderr); ``None`` (default):
+            only when stderr is a terminal, so nothing is drawn in a pipe or a log file.
         return_models: also return the fitted forecasters, one per fit (in cutoff order),
             e.g. to measure their cost with ``efficiency()``; they hold their training
             data (views where possible), so keep them only as long as needed.
+        name: what to call the model in the progress bar, ``attrs["model"]`` and the
+            warning summaries (default: its class name, e.g. ``"NeuralForecaster"``);
+            :func:`compare` passes each model's key.
 
     Returns:
         A long DataFrame with columns ``unique_id, ds, cutoff, step, y, y_pred`` (plus
@@ -181,7 +198,7 @@ def backtest(forecaster, y, *, start, stride: int = 1, window: str = "expanding"
         column is its own series) and the series id for long input; ``cutoff`` is the label
         of the last observation the forecast used; ``step`` runs 1..horizon. With long data
         a series whose data ends before a cutoff's full horizon is not scored at that
-        cutoff. ``df.attrs`` holds ``model``, ``horizon``, ``n_cutoffs``, ``n_fits``,
+        cutoff. ``df.attrs`` holds ``model`` (``name``), ``horizon``, ``n_cutoffs``, ``n_fits``,
         ``fit_time_s`` and ``predict_time_s`` (wall time summed over fits / forecasts,
         whatever ``n_jobs``) and ``n_warnings``. With ``return_models=True``, the tuple
         ``(frame, models)``.
@@ -199,6 +216,8 @@ def backtest(forecaster, y, *, start, stride: int = 1, window: str = "expanding"
     Warnings from the fits (e.g. statsmodels convergence warnings) are collected in every
     worker and reported once, as one :class:`BacktestWarning` per warning category.
     """
+    from spikecast.base import BaseForecaster
+
     if not isinstance(forecaster, BaseForecaster):
         raise TypeError(
             f"forecaster must be a spikecast forecaster (BaseForecaster), got "
@@ -207,16 +226,21 @@ def backtest(forecaster, y, *, start, stride: int = 1, window: str = "expanding"
     forecaster.validate_params()
     horizon = int(forecaster.horizon)
     every = _check_arguments(start, stride, window, train_length, refit, n_jobs)
-    y_panel, X_panel = _panels(y, X, getattr(forecaster, "missing", "raise"))
+    missing = getattr(forecaster, "missing", "raise")
+    y_panel, X_panel = _panels(y, X, missing)
+    future_panel = None if X_future is None else _panels(y, X_future, missing, "X_future")[1]
     labels, starts, ends = _cutoff_rows(y_panel, start, stride, window, train_length, horizon)
     _check_first_window(forecaster, y_panel, labels[0], starts[0], ends[0], window,
                         train_length)
     n_cut = len(labels)
     size = n_cut if every is None else every
     groups = [list(range(g, min(g + size, n_cut))) for g in range(0, n_cut, size)]
-    name = type(forecaster).__name__
-    tasks = (delayed(_run_group)(forecaster, y_panel, X_panel, starts[group], ends[group],
-                                 labels[group[0]], return_models) for group in groups)
+    name = type(forecaster).__name__ if name is None else str(name)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    tasks = (delayed(_run_group)(forecaster, y_panel, X_panel, future_panel, starts[group],
+                                 ends[group], labels[group[0]], return_models)
+             for group in groups)
     results = []
     with tqdm(total=n_cut, desc=f"backtest {name}", unit="cutoff",
               disable=not progress) as bar:
@@ -252,19 +276,22 @@ def _check_arguments(start, stride, window, train_length, refit, n_jobs) -> int 
     return int(refit)
 
 
-def _panels(y, X, missing: str) -> tuple[Panel, Panel | None]:
-    """``y`` and the covariates ``X`` validated as panels with the same index."""
+def _panels(y, X, missing: str, what: str = "X") -> tuple[Panel, Panel | None]:
+    """``y`` and the covariates ``X`` (named ``what`` in errors) validated as panels with
+    the same index."""
     y_panel = to_panel(y, missing=missing, what="y")
-    X_panel = None if X is None else to_panel(X, missing=missing, what="X")
+    X_panel = None if X is None else to_panel(X, missing=missing, what=what)
     if X_panel is not None:
         if X_panel.kind == "long" or y_panel.kind == "long":
             raise DataValidationError(
-                "X: covariates are supported for wide data (DataFrame, Series, array) only")
+                f"{what}: covariates are supported for wide data (DataFrame, Series, array) "
+                "only")
         if not X_panel.indexes[0].equals(y_panel.indexes[0]):
             raise DataValidationError(
-                f"X must have the same index as y (y has {len(y_panel.indexes[0])} rows from "
-                f"{y_panel.indexes[0][0]!r}, X has {len(X_panel.indexes[0])} rows from "
-                f"{X_panel.indexes[0][0]!r}); align them, e.g. X = X.reindex(y.index)"
+                f"{what} must have the same index as y (y has {len(y_panel.indexes[0])} rows "
+                f"from {y_panel.indexes[0][0]!r}, {what} has {len(X_panel.indexes[0])} rows "
+                f"from {X_panel.indexes[0][0]!r}); align them, e.g. "
+                f"{what} = {what}.reindex(y.index)"
             )
     return y_panel, X_panel
 
@@ -398,7 +425,8 @@ class ComparisonResult:
 
 def compare(forecasters: Mapping[str, BaseForecaster], y, *,
             metrics: Sequence = ("mae", "mse", "rmse", "smape"), season_length: int = 1,
-            return_models: bool = False, **backtest_kwargs) -> ComparisonResult:
+            return_models: bool = False, progress: bool | None = None,
+            **backtest_kwargs) -> ComparisonResult:
     """Backtest several forecasters on the same cutoffs and tabulate them.
 
     Args:
@@ -409,19 +437,26 @@ def compare(forecasters: Mapping[str, BaseForecaster], y, *,
             the first cutoff (see :func:`~spikecast.backtest.evaluate`).
         season_length: the period of MASE's seasonal naive scale.
         return_models: keep the fitted forecasters (``ComparisonResult.models``).
-        **backtest_kwargs: passed to :func:`backtest` (``start`` is required).
+        progress: a progress bar per model, labelled with its key (``None``, the default:
+            only when stderr is a terminal).
+        **backtest_kwargs: passed to :func:`backtest` (``start`` is required; ``name`` is
+            each model's key).
 
     Returns:
         A :class:`ComparisonResult` with ``.table`` (a row per model: metrics, fit and
         predict time) and ``.predictions`` (the long backtest rows with a ``model`` column).
     """
     from spikecast.backtest.evaluation import evaluate
+    from spikecast.base import BaseForecaster
 
     if "start" not in backtest_kwargs:
         raise TypeError(
             "compare needs start= (the first cutoff: an int position, a float fraction such "
             "as 0.75, or an index label), passed on to backtest"
         )
+    if "name" in backtest_kwargs:
+        raise TypeError("compare names every backtest after its key in forecasters; "
+                        "pass no name=")
     if not isinstance(forecasters, Mapping) or not forecasters:
         raise DataValidationError("forecasters must be a non-empty dict {name: forecaster}")
     horizons = {}
@@ -438,7 +473,8 @@ def compare(forecasters: Mapping[str, BaseForecaster], y, *,
         )
     frames, rows, models = [], {}, {}
     for name, est in forecasters.items():
-        out = backtest(est, y, return_models=return_models, **backtest_kwargs)
+        out = backtest(est, y, return_models=return_models, progress=progress,
+                       name=str(name), **backtest_kwargs)
         frame, models[name] = out if return_models else (out, [])
         attrs = dict(frame.attrs)
         frame.insert(0, "model", name)

@@ -1,20 +1,29 @@
 """Shared machinery of the classical baselines: the constraints every baseline shares,
-one-warning-per-fit reporting of statsmodels warnings, and per-(series, column) local models
-with fallbacks."""
+one-warning-per-fit reporting of statsmodels warnings, per-(series, column) local models
+with fallbacks, and quantile forecasts (``quantiles=`` / ``predict_quantiles``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections import Counter
+from numbers import Real
 from typing import Any
 
 import numpy as np
+from scipy.special import ndtri
 from sklearn.base import clone
+from sklearn.utils.validation import check_is_fitted
 
-from spikecast.base import BaseForecaster
+from spikecast.base import BaseForecaster, ForecasterTags
 from spikecast.collected_warnings import ignored_by_filters
 from spikecast.data.frames import MISSING_POLICIES, Panel
-from spikecast.exceptions import DataValidationError, ModelError, ModelWarning
+from spikecast.exceptions import (
+    DataValidationError,
+    InvalidParameterError,
+    ModelError,
+    ModelWarning,
+)
 from spikecast.validation import Check, Options
 
 __all__ = ["ModelError", "ModelWarning"]
@@ -78,29 +87,173 @@ class WarningLog:
         return records
 
 
+def _is_level(v) -> bool:
+    return isinstance(v, Real) and not isinstance(v, bool) and 0.0 < float(v) < 1.0
+
+
+#: the ``quantiles`` parameter: distinct levels in (0, 1), or ``None``
+QUANTILES_CONSTRAINT = [
+    Check(lambda v: isinstance(v, (list, tuple)) and len(v) > 0
+          and all(_is_level(x) for x in v) and len({float(x) for x in v}) == len(v),
+          "a non-empty list of distinct quantile levels in (0, 1), e.g. [0.1, 0.5, 0.9]"),
+    None,
+]
+
+
+def gaussian_quantiles(point: np.ndarray, sd: np.ndarray, levels: list[float]) -> np.ndarray:
+    """``point + Φ⁻¹(level) · sd`` for every level: ``[..., n_levels]`` (the intervals
+    statsmodels' ``conf_int`` / ``forecast_interval`` give, one level at a time)."""
+    z = ndtri(np.asarray(levels, dtype=np.float64))
+    return np.asarray(point, dtype=np.float64)[..., None] + np.asarray(sd)[..., None] * z
+
+
+def tidy_quantiles(point: np.ndarray, q: np.ndarray, levels: list[float]) -> np.ndarray:
+    """Quantiles ``q`` (``[..., n_levels]``, levels ascending) made monotone in the level,
+    with the point forecast inside every central interval: levels below 0.5 are at most the
+    point, levels above at least it. Analytic (Gaussian) quantiles already are; this guards
+    simulated ones (statsmodels' simulated ETS intervals) against sampling noise."""
+    q = np.sort(q, axis=-1)
+    lv = np.asarray(levels)
+    p = np.asarray(point, dtype=np.float64)[..., None]
+    q = np.where(lv < 0.5, np.minimum(q, p), q)
+    return np.where(lv > 0.5, np.maximum(q, p), q)
+
+
+def interval_quantiles(interval, point: np.ndarray, levels: list[float]) -> np.ndarray:
+    """Quantiles from a function ``interval(alpha) -> [H, 2]`` (lower, upper) of central
+    ``1 - alpha`` intervals, as statsmodels' ``conf_int(alpha)`` / ``pred_int(alpha)``:
+    level ``q < 0.5`` is the lower bound at ``alpha = 2q``, ``q > 0.5`` the upper bound at
+    ``alpha = 2(1 - q)``, and ``0.5`` the point forecast. Returns ``[H, n_levels]``."""
+    cols = []
+    for q in levels:
+        if q == 0.5:
+            cols.append(np.asarray(point, dtype=np.float64))
+            continue
+        bounds = np.asarray(interval(2 * min(q, 1 - q)), dtype=np.float64)
+        cols.append(bounds[:, 0] if q < 0.5 else bounds[:, 1])
+    return np.stack(cols, axis=-1)
+
+
 # --------------------------------------------------------------------------- base classes
 class BaselineForecaster(BaseForecaster):
     """Base of the classical baselines (they use no covariates: ``X`` is accepted for a
     uniform interface)."""
 
-    _parameter_constraints = {"missing": [Options(*MISSING_POLICIES)]}
+    _parameter_constraints: dict[str, list] = {"missing": [Options(*MISSING_POLICIES)]}
 
 
-class LocalModelForecaster(BaselineForecaster):
+class QuantileMixin:
+    """Quantile forecasts for a baseline with a ``quantiles`` parameter (``None``: points
+    only).
+
+    With ``quantiles`` set the forecaster declares ``supports_quantiles``,
+    :meth:`predict_quantiles` returns ``{level: forecast}`` (as
+    :meth:`spikecast.NeuralForecaster.predict_quantiles`), and ``historical_forecasts`` (so
+    ``backtest``) returns the quantiles with the points (``y_pred_q<level>`` columns).
+    Subclasses implement :meth:`_forecast_with_quantiles`.
+    """
+
+    _parameter_constraints: dict[str, list] = {"quantiles": QUANTILES_CONSTRAINT}
+
+    #: a subclass whose ``__init__`` has no ``quantiles`` forecasts points only
+    quantiles = None
+
+    def __spikecast_tags__(self) -> ForecasterTags:
+        """``supports_quantiles`` when ``quantiles`` is set."""
+        return dataclasses.replace(super().__spikecast_tags__(),  # type: ignore[misc]
+                                   supports_quantiles=bool(self._levels()))
+
+    def _levels(self) -> list[float] | None:
+        """The quantile levels, ascending (``None`` without ``quantiles``)."""
+        quantiles = getattr(self, "quantiles", None)
+        return sorted(float(q) for q in quantiles) if quantiles else None
+
+    def _forecast_with_quantiles(self, panels: list[Panel], levels: list[float]
+                                 ) -> tuple[list[list[np.ndarray]], list[list[np.ndarray]]]:
+        """``(points, quantiles)``: ``points[c][i]`` ``[H, n_targets]`` and
+        ``quantiles[c][i]`` ``[H, n_targets, n_levels]`` for every panel ``c`` and series
+        ``i``."""
+        raise NotImplementedError
+
+    def _forecast_panels(self, panels: list[Panel]):
+        levels = self._levels()
+        if not levels:
+            return super()._forecast_panels(panels)  # type: ignore[misc]
+        points, quantiles = self._forecast_with_quantiles(panels, levels)
+        return points, quantiles, levels
+
+    def predict_quantiles(self, y=None, X=None) -> dict:
+        """Quantile forecasts ``horizon`` steps after the end of ``y`` (default: the
+        training data), for a model constructed with ``quantiles=[...]``.
+
+        Quantiles are monotone in the level, and the point forecast of :meth:`predict` lies
+        inside every central interval.
+
+        Returns:
+            ``{level: forecast}`` (levels ascending), each forecast in the form
+            :meth:`predict` returns.
+
+        Raises:
+            DataValidationError: the model was constructed without ``quantiles``.
+        """
+        check_is_fitted(self, "train_panel_")
+        levels = self._levels()
+        if not levels:
+            raise DataValidationError(
+                f"predict_quantiles needs {type(self).__name__}(quantiles=[...]), e.g. "
+                "quantiles=[0.1, 0.5, 0.9]; refit with quantiles set"
+            )
+        panel = self._prediction_panel(y, X)  # type: ignore[attr-defined]
+        _, quantiles = self._forecast_with_quantiles([panel], levels)
+        return {q: self._format(panel, [a[..., k] for a in quantiles[0]])  # type: ignore
+                for k, q in enumerate(levels)}
+
+
+class GaussianQuantileMixin(QuantileMixin):
+    """Normal quantiles ``point + Φ⁻¹(level) · sd`` around the point forecast; subclasses
+    give the forecast standard deviations (:meth:`_forecast_sd`)."""
+
+    def _forecast_sd(self, panel: Panel) -> list[np.ndarray]:
+        """The ``[H, n_columns]`` forecast standard deviation of every series."""
+        raise NotImplementedError
+
+    def _forecast_with_quantiles(self, panels, levels):
+        points, quantiles = [], []
+        for panel in panels:
+            p = self._predict(panel)  # type: ignore[attr-defined]
+            sd = self._forecast_sd(panel)
+            points.append(p)
+            quantiles.append([gaussian_quantiles(a, s, levels) for a, s in zip(p, sd)])
+        return points, quantiles
+
+
+class LocalModelForecaster(QuantileMixin, BaselineForecaster):
     """One univariate statsmodels model per series and column.
 
     Subclasses implement :meth:`_fit_one` (fit on a 1-D array, return a results object),
-    :meth:`_apply_one` (the fitted parameters on a new 1-D history, without refitting) and
-    may override :meth:`_forecast_one`.
+    :meth:`_apply_one` (the fitted parameters on a new 1-D history, without refitting),
+    :meth:`_quantiles_one` (quantiles from a results object) and may override
+    :meth:`_forecast_one`.
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: dict[str, list] = {
         "fallback": [Check(lambda v: isinstance(v, BaseForecaster),
                            "a spikecast forecaster instance such as NaiveForecaster(horizon=...)"),
                      None],
     }
 
-    def _fit_one(self, x: np.ndarray):
+    def _validate_params_extra(self) -> None:
+        fallback = getattr(self, "fallback", None)
+        if self._levels() and fallback is not None \
+                and "quantiles" not in fallback.get_params(deep=False):
+            raise InvalidParameterError(
+                f"fallback={type(fallback).__name__}(...) has no quantiles, but this model "
+                "forecasts quantiles (quantiles is set); use a fallback that forecasts them, "
+                "e.g. NaiveForecaster(horizon=...) (its quantiles are set to this model's)"
+            )
+
+    def _fit_one(self, x: np.ndarray, freq=None):
+        """Fit one model on the 1-D array ``x`` (``freq``: the series' index frequency)."""
         raise NotImplementedError
 
     def _apply_one(self, result, x: np.ndarray):
@@ -109,14 +262,23 @@ class LocalModelForecaster(BaselineForecaster):
     def _forecast_one(self, result, horizon: int) -> np.ndarray:
         return np.asarray(result.forecast(horizon), dtype=np.float64)
 
+    def _quantiles_one(self, result, horizon: int, point: np.ndarray, levels: list[float]
+                       ) -> np.ndarray:
+        """``[horizon, n_levels]`` quantiles of the forecast of ``result``."""
+        raise NotImplementedError
+
     def _check_fallback(self):
-        """An unfitted copy of ``fallback`` with this model's horizon (``None`` without)."""
+        """An unfitted copy of ``fallback`` with this model's horizon (and quantiles)
+        (``None`` without)."""
         fallback = getattr(self, "fallback", None)
         if fallback is None:
             return None
         fb = clone(fallback)
-        if "horizon" in fb.get_params(deep=False):
+        params = fb.get_params(deep=False)
+        if "horizon" in params:
             fb.set_params(horizon=int(self.horizon))
+        if "quantiles" in params and self._levels():
+            fb.set_params(quantiles=self._levels())
         return fb
 
     def _fit(self, panel: Panel) -> None:
@@ -126,12 +288,13 @@ class LocalModelForecaster(BaselineForecaster):
         log = WarningLog()
         models: dict[tuple[int, int], tuple[str, Any]] = {}
         self.fallbacks_ = []
+        freqs = list(panel.freqs) or [None] * panel.n_series
         for i, (uid, values) in enumerate(zip(panel.ids, panel.values)):
             for j, column in enumerate(panel.columns):
                 loc = where(uid, column, panel.kind)
                 x = values[:, j]
                 try:
-                    result = log.run(loc, self._fit_one, x)
+                    result = log.run(loc, self._fit_one, x, freqs[i])
                     forecast = log.run(loc, self._forecast_one, result, horizon)
                     if not np.all(np.isfinite(forecast)):
                         raise FloatingPointError("the fitted model forecasts non-finite values")
@@ -172,34 +335,51 @@ class LocalModelForecaster(BaselineForecaster):
         return self._predict_panels([panel])[0]
 
     def _predict_panels(self, panels: list[Panel]) -> list[list[np.ndarray]]:
+        return self._forecast_local(panels, None)[0]
+
+    def _forecast_with_quantiles(self, panels, levels):
+        return self._forecast_local(panels, levels)
+
+    def _forecast_local(self, panels: list[Panel], levels: list[float] | None):
+        """Points (and, with ``levels``, quantiles ``[H, n_columns, n_levels]``) of every
+        column of every series of every panel."""
         horizon = int(self.horizon)
         name = type(self).__name__
         log = WarningLog()
-        out = []
+        points, quantiles = [], []
         for panel in panels:
             same = panel is self.train_panel_
-            forecasts = []
+            p_panel, q_panel = [], []
             for uid, values in zip(panel.ids, panel.values):
                 i = self._series_position(uid)
                 f = np.empty((horizon, panel.n_columns))
+                q = np.empty((horizon, panel.n_columns, len(levels or [])))
                 for j, column in enumerate(panel.columns):
                     kind, model = self.models_[(i, j)]
                     loc = where(uid, column, panel.kind)
                     if kind == "fallback":
-                        f[:, j] = np.asarray(
-                            model.predict() if same else model.predict(values[:, j:j + 1])
-                        )[:, 0]
+                        history = None if same else values[:, j:j + 1]
+                        f[:, j] = np.asarray(model.predict(history))[:, 0]
+                        if levels:
+                            fq = model.predict_quantiles(history)
+                            q[:, j, :] = np.stack([np.asarray(fq[lv])[:, 0] for lv in levels],
+                                                  axis=-1)
                         continue
                     try:
                         result = model if same else log.run(loc, self._apply_one, model,
                                                             values[:, j])
                         f[:, j] = log.run(loc, self._forecast_one, result, horizon)
+                        if levels:
+                            q[:, j, :] = log.run(loc, self._quantiles_one, result, horizon,
+                                                 f[:, j], levels)
                     except Exception as err:
                         raise ModelError(
                             f"{name}: forecasting failed on {loc} ({len(values)} rows of "
                             f"history): {type(err).__name__}: {err}"
                         ) from err
-                forecasts.append(f)
-            out.append(forecasts)
+                p_panel.append(f)
+                q_panel.append(tidy_quantiles(f, q, levels) if levels else q)
+            points.append(p_panel)
+            quantiles.append(q_panel)
         log.report(name, "predict", len(self.models_))
-        return out
+        return points, (quantiles if levels else None)

@@ -43,7 +43,7 @@ class LinearForecaster(BaselineForecaster):
         n_windows_: the number of training windows (over all columns and series).
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: dict[str, list] = {
         "lookback": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "instance_norm": ["boolean"],

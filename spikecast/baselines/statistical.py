@@ -14,25 +14,85 @@ without refitting:
   to the training start and its phase of the season.
 - VAR: the fitted coefficients applied to the last ``k_ar`` rows of the new history.
 
+With ``quantiles=[...]`` the three forecast quantiles from statsmodels' own prediction
+intervals (level ``q < 0.5``: the lower bound of the central ``1 - 2q`` interval; ``q > 0.5``:
+the upper bound of the central ``2q - 1`` interval; ``0.5``: the point forecast):
+
+- ARIMA: ``results.get_forecast(horizon).conf_int(alpha=...)`` (Gaussian, from the Kalman
+  filter's forecast error variance);
+- ETS: ``results.get_prediction(...).pred_int(alpha=...)`` (analytic for the additive
+  models ANN, AAN, AAdN, ANA, AAA, AAdA; simulated, 1000 paths with a fixed seed, for the
+  others);
+- VAR: ``results.forecast_interval(history, horizon, alpha=...)`` (Gaussian, from the
+  forecast MSE matrices).
+
 statsmodels imports on first use (fit), so importing :mod:`spikecast.baselines` is cheap.
 """
 
 from __future__ import annotations
 
+import inspect
+import warnings
+
 import numpy as np
+import pandas as pd
 
 from spikecast.baselines._base import (
     BaselineForecaster,
     LocalModelForecaster,
     ModelError,
+    QuantileMixin,
     WarningLog,
+    interval_quantiles,
+    tidy_quantiles,
     where,
 )
 from spikecast.data.frames import Panel
 from spikecast.exceptions import DataValidationError, InvalidParameterError
 from spikecast.validation import Check, Integral, Interval, Options
 
-__all__ = ["ARIMAForecaster", "ETSForecaster", "VARForecaster"]
+__all__ = ["ARIMAForecaster", "ETSForecaster", "VARForecaster", "season_length_of"]
+
+#: seed of statsmodels' simulated ETS prediction intervals (reproducible quantiles)
+_SIMULATION_SEED = 0
+
+
+def season_length_of(freq) -> int | None:
+    """The usual season length of a time index frequency (a pandas offset or alias):
+    hourly → 24 (a day), daily → 7 (a week), business-daily → 5, weekly → 52 (a year),
+    monthly → 12, quarterly → 4; multiples that divide the cycle too (2-hourly → 12,
+    3-monthly → 4, 7-daily → 52). ``None`` for anything else (no index frequency,
+    minutes, years, ...): no seasonality is assumed.
+
+    The frequency is compared as a pandas offset (its class and multiple), not by its
+    string alias.
+    """
+    if freq is None:
+        return None
+    try:
+        offset = pd.tseries.frequencies.to_offset(freq)
+    except (TypeError, ValueError):
+        return None
+    n = int(getattr(offset, "n", 1))
+    o = pd.offsets
+    if isinstance(offset, o.Hour):
+        cycle = 24
+    elif isinstance(offset, o.Day):
+        cycle, n = (52, 1) if n == 7 else (7, n)
+    elif isinstance(offset, o.BusinessDay):
+        cycle = 5
+    elif isinstance(offset, o.Week):
+        cycle = 52
+    elif isinstance(offset, (o.MonthBegin, o.MonthEnd, o.BusinessMonthBegin,
+                             o.BusinessMonthEnd)):
+        cycle = 12
+    elif isinstance(offset, (o.QuarterBegin, o.QuarterEnd, o.BQuarterBegin, o.BQuarterEnd)):
+        cycle = 4
+    else:
+        return None
+    if n < 1 or cycle % n or cycle // n < 2:
+        return None
+    return cycle // n
 
 _NON_NEGATIVE = Interval(Integral, 0, None, closed="left")
 
@@ -60,8 +120,15 @@ class ARIMAForecaster(LocalModelForecaster):
         fallback: a forecaster instance (e.g. ``NaiveForecaster(horizon)``) used for a column
             whose model fails to fit or forecasts non-finite values; without it such a
             failure raises :class:`~spikecast.baselines.ModelError` naming the series and
-            column. Its ``horizon`` is set to this model's.
+            column. Its ``horizon`` (and ``quantiles``) are set to this model's.
         missing: ``"raise"``, ``"interpolate"`` or ``"ffill"`` for NaN values.
+        quantiles: quantile levels in (0, 1) to forecast as well (``predict_quantiles``,
+            backtest columns ``y_pred_q<level>``), from statsmodels' Gaussian prediction
+            intervals (``get_forecast(horizon).conf_int(alpha)``). ``None``: points only.
+
+    The seasonal period is ``s`` of ``seasonal_order``, as statsmodels spells it (the
+    ``season_length`` of the other baselines): a seasonal ARIMA needs its seasonal orders
+    ``P, D, Q`` anyway, so the period stays with them.
 
     Attributes:
         models_: ``{(series position, column position): ("model", ARIMAResults) or
@@ -74,7 +141,7 @@ class ARIMAForecaster(LocalModelForecaster):
     without refitting; the series ids of ``y`` must have been seen in ``fit``.
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: dict[str, list] = {
         "order": [_order(3, "(p, d, q)")],
         "seasonal_order": [_order(4, "(P, D, Q, s)")],
         "trend": [Options(None, "n", "c", "t", "ct"),
@@ -84,15 +151,17 @@ class ARIMAForecaster(LocalModelForecaster):
     }
 
     def __init__(self, horizon: int, order=(1, 0, 0), seasonal_order=(0, 0, 0, 0),
-                 trend=None, fallback=None, missing: str = "raise"):
+                 trend=None, fallback=None, missing: str = "raise", quantiles=None):
         self.horizon = horizon
         self.order = order
         self.seasonal_order = seasonal_order
         self.trend = trend
         self.fallback = fallback
         self.missing = missing
+        self.quantiles = quantiles
 
     def _validate_params_extra(self) -> None:
+        super()._validate_params_extra()
         P, D, Q, s = self.seasonal_order
         if (P or D or Q) and s < 2:
             raise InvalidParameterError(
@@ -110,7 +179,7 @@ class ARIMAForecaster(LocalModelForecaster):
                 f"{tuple(self.seasonal_order)} need that many rows; pass a longer series or "
                 "lower orders")
 
-    def _fit_one(self, x: np.ndarray):
+    def _fit_one(self, x: np.ndarray, freq=None):
         from statsmodels.tsa.arima.model import ARIMA
 
         return ARIMA(x, order=tuple(self.order), seasonal_order=tuple(self.seasonal_order),
@@ -119,24 +188,52 @@ class ARIMAForecaster(LocalModelForecaster):
     def _apply_one(self, result, x: np.ndarray):
         return result.apply(x)
 
+    def _quantiles_one(self, result, horizon, point, levels):
+        forecast = result.get_forecast(horizon)
+        return interval_quantiles(lambda alpha: forecast.conf_int(alpha=alpha), point, levels)
+
+
+def _series(x: np.ndarray) -> pd.Series:
+    """``x`` as a pandas Series (a RangeIndex): statsmodels' ETS prediction intervals
+    (``get_prediction``) need pandas data (on a bare array they fail in statsmodels 0.15)."""
+    return pd.Series(np.asarray(x, dtype=np.float64))
+
 
 class ETSForecaster(LocalModelForecaster):
     """Exponential smoothing (ETS, additive errors) per series and column, through
     ``statsmodels.tsa.exponential_smoothing.ets.ETSModel`` with estimated initial states.
 
+    Seasonal whenever a season is given or detected: ``season_length`` is the period (as in
+    :class:`~spikecast.baselines.SeasonalNaiveForecaster`), ``seasonal`` the kind of the
+    seasonal component. By default (``season_length="auto"``) the period comes from the
+    index frequency (:func:`season_length_of`: hourly → 24, daily → 7, weekly → 52,
+    monthly → 12, quarterly → 4) for every series with at least two full seasons; other
+    series (shorter ones, or without a frequency that implies a season) are fitted without a
+    seasonal component, silently.
+
     Args:
         horizon: number of steps to forecast.
         trend: ``None``, ``"add"`` or ``"mul"``.
         damped_trend: damp the trend (needs ``trend``).
-        seasonal: ``None``, ``"add"`` or ``"mul"`` (``"mul"`` needs positive data).
-        seasonal_periods: the season length (needed with ``seasonal``); series then need at
-            least two full seasons.
+        seasonal: the seasonal component when there is a season: ``"add"`` (default) or
+            ``"mul"`` (needs positive data); ``None``: never seasonal.
+        season_length: the period in time steps (an integer >= 2: series then need at least
+            two full seasons), ``"auto"`` (default: from the index frequency, see above) or
+            ``None`` (no seasonal component).
         fallback: a forecaster instance used for a column whose model fails (see
             :class:`ARIMAForecaster`).
         missing: ``"raise"``, ``"interpolate"`` or ``"ffill"`` for NaN values.
+        quantiles: quantile levels in (0, 1) to forecast as well (``predict_quantiles``,
+            backtest columns ``y_pred_q<level>``), from statsmodels' prediction intervals
+            (``get_prediction(...).pred_int(alpha)``: analytic for the additive models,
+            simulated with a fixed seed otherwise). ``None``: points only.
+        seasonal_periods: deprecated alias of ``season_length`` (a ``FutureWarning`` at fit;
+            it will be removed in the next release).
 
     Attributes:
         models_, fallbacks_, fit_warnings_: as in :class:`ARIMAForecaster`.
+        season_lengths_: per series, the period its models were fitted with (``None``: not
+            seasonal).
 
     ``predict(y)`` smooths the new history with the fitted parameters
     (``ETSModel(y).smooth(params)``), without refitting. A history that does not start with
@@ -144,81 +241,142 @@ class ETSForecaster(LocalModelForecaster):
     from its first rows (statsmodels' heuristic) and the fitted smoothing parameters.
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: dict[str, list] = {
         "trend": [_ETS_COMPONENT],
         "damped_trend": ["boolean"],
         "seasonal": [_ETS_COMPONENT],
+        "season_length": [Interval(Integral, 2, None, closed="left"),
+                          Options("auto"), None],
         "seasonal_periods": [Interval(Integral, 2, None, closed="left"), None],
     }
 
-    def __init__(self, horizon: int, trend=None, damped_trend: bool = False, seasonal=None,
-                 seasonal_periods=None, fallback=None, missing: str = "raise"):
+    def __init__(self, horizon: int, trend=None, damped_trend: bool = False,
+                 seasonal="add", season_length="auto", fallback=None,
+                 missing: str = "raise", quantiles=None, seasonal_periods=None):
         self.horizon = horizon
         self.trend = trend
         self.damped_trend = damped_trend
         self.seasonal = seasonal
-        self.seasonal_periods = seasonal_periods
+        self.season_length = season_length
         self.fallback = fallback
         self.missing = missing
+        self.quantiles = quantiles
+        self.seasonal_periods = seasonal_periods
 
     def _validate_params_extra(self) -> None:
+        super()._validate_params_extra()
         if self.damped_trend and self.trend is None:
             raise InvalidParameterError("damped_trend=True needs a trend ('add' or 'mul')")
-        if self.seasonal is not None and self.seasonal_periods is None:
-            raise InvalidParameterError(
-                f"seasonal={self.seasonal!r} needs seasonal_periods (the season length)"
-            )
+        if self.seasonal_periods is not None:
+            if self.season_length not in ("auto", None) \
+                    and int(self.season_length) != int(self.seasonal_periods):
+                raise InvalidParameterError(
+                    f"season_length={self.season_length!r} and the deprecated "
+                    f"seasonal_periods={self.seasonal_periods!r} disagree; pass "
+                    "season_length only"
+                )
+            warnings.warn(
+                "ETSForecaster(seasonal_periods=...) is deprecated and will be removed in "
+                f"the next release; pass season_length={self.seasonal_periods} (the period, "
+                "as in SeasonalNaiveForecaster)", FutureWarning, stacklevel=4)
+
+    def _given_period(self):
+        """The period asked for: an int, ``"auto"`` or ``None`` (not seasonal)."""
+        if self.seasonal is None:
+            return None
+        if self.seasonal_periods is not None:
+            return int(self.seasonal_periods)
+        if self.season_length is None or self.season_length == "auto":
+            return self.season_length
+        return int(self.season_length)
 
     def _min_train_length(self) -> int:
-        if self.seasonal is not None:
-            return 2 * int(self.seasonal_periods)
+        period = self._given_period()
+        if isinstance(period, int):
+            return 2 * period
         return 3 if self.trend is not None else 2
 
     def _min_predict_length(self) -> int:
         # predict(y) filters the new history with the fitted parameters, from initial
         # states estimated as in fit
+        fitted = [m for m in getattr(self, "season_lengths_", []) if m]
+        if fitted:
+            return 2 * max(fitted)
         return self._min_train_length()
 
     def _length_hint(self, stage: str) -> str:
-        if self.seasonal is not None:
+        period = self._given_period()
+        if isinstance(period, int):
             return (f"ETS with seasonal={self.seasonal!r} needs two full seasons of "
-                    f"seasonal_periods={self.seasonal_periods} rows; pass a longer series or "
-                    "set seasonal=None")
+                    f"season_length={period} rows; pass a longer series or "
+                    "set season_length=None")
         return ("ETS estimates its initial states from the first rows; pass a longer "
                 "series")
 
-    def _spec(self) -> dict:
-        return dict(error="add", trend=self.trend, damped_trend=bool(self.damped_trend),
-                    seasonal=self.seasonal,
-                    seasonal_periods=None if self.seasonal is None else int(
-                        self.seasonal_periods))
+    def _period(self, freq, n_rows: int) -> int | None:
+        """The season length for a series of ``n_rows`` rows with index frequency
+        ``freq`` (``None``: not seasonal)."""
+        period = self._given_period()
+        if period == "auto":
+            period = season_length_of(freq)
+            if period is None or n_rows < 2 * period:
+                return None
+        return period
 
-    def _fit_one(self, x: np.ndarray):
+    def _spec(self, period: int | None) -> dict:
+        return dict(error="add", trend=self.trend, damped_trend=bool(self.damped_trend),
+                    seasonal=self.seasonal if period else None,
+                    seasonal_periods=period or None)
+
+    def _fit(self, panel: Panel) -> None:
+        freqs = list(panel.freqs) or [None] * panel.n_series
+        self.season_lengths_ = [self._period(f, len(v))
+                                for f, v in zip(freqs, panel.values)]
+        super()._fit(panel)
+
+    def _fit_one(self, x: np.ndarray, freq=None):
         from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
-        return ETSModel(x, **self._spec()).fit(disp=False)
+        return ETSModel(_series(x), **self._spec(self._period(freq, len(x)))).fit(disp=False)
+
+    @staticmethod
+    def _fitted_spec(result) -> dict:
+        """The specification of a fitted model (seasonal or not, per series)."""
+        m = result.model
+        return dict(error="add", trend=m.trend, damped_trend=bool(m.damped_trend),
+                    seasonal=m.seasonal,
+                    seasonal_periods=int(m.seasonal_periods) if m.seasonal else None)
 
     def _apply_one(self, result, x: np.ndarray):
         from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
+        spec = self._fitted_spec(result)
         train = np.asarray(result.model.endog).ravel()
         n = min(len(train), len(x))
-        if np.array_equal(x[:n], train[:n]) or len(x) < self._heuristic_length():
-            return ETSModel(x, **self._spec()).smooth(result.params)
+        heuristic = max(10, 2 * spec["seasonal_periods"] if spec["seasonal"] else 0)
+        if np.array_equal(x[:n], train[:n]) or len(x) < heuristic:
+            return ETSModel(_series(x), **spec).smooth(result.params)
         # The history starts elsewhere (e.g. a test window): the fitted initial states
         # belong to the training start, its level and its phase of the season, and would
         # misalign the season. Estimate them from the history's own first rows instead,
         # keeping the fitted smoothing parameters.
-        model = ETSModel(x, **self._spec(), initialization_method="heuristic")
+        model = ETSModel(_series(x), **spec, initialization_method="heuristic")
         fitted = dict(zip(result.model.param_names, result.params))
         return model.smooth([fitted[name] for name in model.param_names])
 
-    def _heuristic_length(self) -> int:
-        """Rows statsmodels' heuristic initialisation needs: 10, and two full seasons."""
-        return max(10, 2 * int(self.seasonal_periods) if self.seasonal is not None else 0)
+    def _quantiles_one(self, result, horizon, point, levels):
+        n = int(result.nobs)
+        # the seed of the simulated intervals: ``rng`` since statsmodels 0.15,
+        # ``random_state`` before
+        seed_arg = ("rng" if "rng" in inspect.signature(result.simulate).parameters
+                    else "random_state")
+        seed = {seed_arg: np.random.default_rng(_SIMULATION_SEED)}
+        prediction = result.get_prediction(start=n, end=n + horizon - 1, **seed)
+        return interval_quantiles(lambda alpha: np.asarray(prediction.pred_int(alpha=alpha)),
+                                  point, levels)
 
 
-class VARForecaster(BaselineForecaster):
+class VARForecaster(QuantileMixin, BaselineForecaster):
     """Vector autoregression per series over all target columns jointly
     (``statsmodels.tsa.api.VAR`` with a constant).
 
@@ -228,6 +386,9 @@ class VARForecaster(BaselineForecaster):
             ``None``); with ``ic=None`` exactly this order is used.
         ic: lag selection criterion: ``"aic"``, ``"bic"``, ``"hqic"``, ``"fpe"`` or ``None``.
         missing: ``"raise"``, ``"interpolate"`` or ``"ffill"`` for NaN values.
+        quantiles: quantile levels in (0, 1) to forecast as well (``predict_quantiles``,
+            backtest columns ``y_pred_q<level>``), from statsmodels' Gaussian intervals
+            (``forecast_interval(history, horizon, alpha)``). ``None``: points only.
 
     Attributes:
         models_: one ``VARResults`` per series.
@@ -238,16 +399,18 @@ class VARForecaster(BaselineForecaster):
     coefficients to the last ``k_ar`` rows of the new history.
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: dict[str, list] = {
         "maxlags": [_NON_NEGATIVE, None],
         "ic": [Options("aic", "bic", "hqic", "fpe"), None],
     }
 
-    def __init__(self, horizon: int, maxlags=None, ic="aic", missing: str = "raise"):
+    def __init__(self, horizon: int, maxlags=None, ic="aic", missing: str = "raise",
+                 quantiles=None):
         self.horizon = horizon
         self.maxlags = maxlags
         self.ic = ic
         self.missing = missing
+        self.quantiles = quantiles
 
     def _min_predict_length(self) -> int:
         # the fitted VARs forecast from their last k_ar rows
@@ -306,8 +469,20 @@ class VARForecaster(BaselineForecaster):
         self.fit_warnings_ = log.report("VARForecaster", "fit", len(models))
 
     def _predict(self, panel: Panel) -> list[np.ndarray]:
+        return [point for point, _ in self._forecast_series(panel, None)]
+
+    def _forecast_with_quantiles(self, panels, levels):
+        points, quantiles = [], []
+        for panel in panels:
+            pairs = self._forecast_series(panel, levels)
+            points.append([p for p, _ in pairs])
+            quantiles.append([q for _, q in pairs])
+        return points, quantiles
+
+    def _forecast_series(self, panel: Panel, levels: list[float] | None):
+        """``(point [H, k], quantiles [H, k, n_levels] or None)`` of every series."""
         H = int(self.horizon)
-        out = []
+        out: list[tuple[np.ndarray, np.ndarray | None]] = []
         for uid, values in zip(panel.ids, panel.values):
             try:
                 i = self.series_ids_.index(uid)
@@ -323,6 +498,18 @@ class VARForecaster(BaselineForecaster):
                     f"history, but the fitted VAR forecasts from the last k_ar={k}; pass a "
                     "longer history"
                 )
-            out.append(np.asarray(model.forecast(values[len(values) - k:], H),
-                                  dtype=np.float64))
+            last = values[len(values) - k:]
+            point = np.asarray(model.forecast(last, H), dtype=np.float64)
+            if not levels:
+                out.append((point, None))
+                continue
+            q = np.empty(point.shape + (len(levels),))
+            for n, level in enumerate(levels):
+                if level == 0.5:
+                    q[..., n] = point
+                    continue
+                _, lower, upper = model.forecast_interval(last, H,
+                                                          alpha=2 * min(level, 1 - level))
+                q[..., n] = lower if level < 0.5 else upper
+            out.append((point, tidy_quantiles(point, q, levels)))
         return out

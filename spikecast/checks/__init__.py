@@ -12,7 +12,29 @@ the author of a new forecaster or neuron runs on their own class.
 
 from __future__ import annotations
 
-from spikecast.checks.forecaster import check_forecaster, forecaster_checks
-from spikecast.checks.neuron import check_neuron, neuron_checks
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from spikecast.checks.forecaster import check_forecaster, forecaster_checks
+    from spikecast.checks.neuron import check_neuron, neuron_checks
+
+# Each suite loads on first use: the neuron checks import torch, the forecaster checks sklearn.
+_LAZY = {
+    "check_forecaster": "spikecast.checks.forecaster",
+    "forecaster_checks": "spikecast.checks.forecaster",
+    "check_neuron": "spikecast.checks.neuron",
+    "neuron_checks": "spikecast.checks.neuron",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))
 
 __all__ = ["check_forecaster", "forecaster_checks", "check_neuron", "neuron_checks"]

@@ -49,7 +49,12 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from spikecast.exceptions import DataValidationError, ModelWarning, NotFittedError
+from spikecast.exceptions import (
+    DataValidationError,
+    InvalidParameterError,
+    ModelWarning,
+    NotFittedError,
+)
 
 __all__ = [
     "FAST_PARAMS",
@@ -73,7 +78,8 @@ FAST_PARAMS: dict[str, dict] = {
     "drift": dict(horizon=HORIZON),
     # a list: the constructor must store it as given (not as a tuple)
     "arima": dict(horizon=HORIZON, order=[1, 0, 0]),
-    "ets": dict(horizon=HORIZON, trend="add", damped_trend=True),
+    # an explicit season: "auto" would differ between the DataFrame (hourly) and the array
+    "ets": dict(horizon=HORIZON, trend="add", damped_trend=True, season_length=6),
     "var": dict(horizon=HORIZON, maxlags=2),
     "linear": dict(horizon=HORIZON, lookback=12),
 }
@@ -779,6 +785,28 @@ def check_save_load_round_trip(estimator) -> None:
 
 
 # --------------------------------------------------------------------------- the suite
+def check_predict_shorter_horizon(estimator) -> None:
+    """``predict(horizon=h)`` gives the first ``h`` steps of the full forecast for every
+    ``h`` up to the fitted horizon, and an ``InvalidParameterError`` naming both beyond it."""
+    horizon = int(estimator.get_params()["horizon"])
+    data = sample_data(_n_rows(estimator))
+    fitted = clone(estimator).fit(data)
+    full = fitted.predict()
+    for h in sorted({1, max(1, horizon // 2), horizon}):
+        part = fitted.predict(horizon=h)
+        assert part.index.equals(full.index[:h]), f"predict(horizon={h}): index {part.index}"
+        np.testing.assert_allclose(part.to_numpy(), full.to_numpy()[:h], **_CLOSE,
+                                   err_msg=f"predict(horizon={h}) is not the full forecast's "
+                                   "first steps")
+    try:
+        fitted.predict(horizon=horizon + 1)
+    except InvalidParameterError as err:
+        assert f"horizon={horizon + 1}" in str(err) and str(horizon) in str(err), str(err)
+    else:
+        raise AssertionError(f"predict(horizon={horizon + 1}) beyond the fitted horizon "
+                             "did not raise")
+
+
 _CHECKS: tuple[Callable, ...] = (
     check_init_stores_params,
     check_get_params_round_trip,
@@ -805,6 +833,7 @@ _CHECKS: tuple[Callable, ...] = (
     check_no_stray_warnings,
     check_docstrings,
     check_pickle_round_trip,
+    check_predict_shorter_horizon,
 )
 
 

@@ -30,7 +30,9 @@ def add_parser(subparsers) -> None:
     backtest.add_argument("--output-dir", metavar="DIR",
                           help="where the results go (default: the config's output_dir, "
                           "else outputs/backtest/<config name>)")
-    backtest.add_argument("--progress", action="store_true", help="progress bars per model")
+    backtest.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                          help="a progress bar per model (default: on a terminal, none when "
+                          "stderr is a pipe or a file)")
     backtest.add_argument("--threads", type=_positive_int, metavar="N", default=1,
                           help="torch threads per fit (default: %(default)s; small networks "
                           "train fastest on one, and backtest.n_jobs runs fits in parallel)")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads when a command runs, not for `spikecast --help`
+    import pandas as pd
 
 __all__ = ["datasets_table", "download", "add_parser", "run"]
 
@@ -19,6 +21,8 @@ def datasets_table(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
     Args:
         data_dir: the data directory (default: ``$SPIKECAST_DATA_DIR``, else the user cache).
     """
+    import pandas as pd
+
     from spikecast.data.datasets import dataset_card, list_datasets, resolve_data_dir
 
     directory = resolve_data_dir(data_dir)

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import sys
 
-from spikecast.experiment.config import spec_from_dict
-
 __all__ = ["DEMO_ENCODERS", "demo_config", "run_demo", "add_parser", "run"]
 
 #: The demo's neural models by label: spiking architectures with the paper neurons, and the
@@ -42,11 +40,11 @@ def demo_config(quick: bool = False, seed: int = 0) -> dict:
     # models to one training run each.
     neural = {"lookback": _SEASON, "hidden_size": 32, "max_epochs": 40, "batch_size": 64,
               "lr": 0.005, "early_stopping_patience": 8, "accelerator": "cpu", "devices": 1}
-    ets = {"trend": "add", "seasonal": "add", "seasonal_periods": _SEASON}
+    ets = {"trend": "add", "seasonal": "add", "season_length": _SEASON}
     tail = 800
     if quick:
         neural.update(hidden_size=8, max_epochs=1, early_stopping_patience=None)
-        ets = {"trend": "add"}  # a seasonal ETS takes seconds to fit
+        ets = {"trend": "add", "season_length": None}  # a seasonal ETS takes seconds to fit
         tail = 260
     models = [
         {"model": "naive"},
@@ -82,6 +80,7 @@ def run_demo(output_dir="demo_output", *, quick: bool = False, seed: int = 0,
     Returns:
         The :class:`~spikecast.experiment.runner.BacktestRun`.
     """
+    from spikecast.experiment.config import spec_from_dict
     from spikecast.experiment.report import format_table
     from spikecast.experiment.runner import run_spec
 
@@ -96,7 +95,7 @@ def run_demo(output_dir="demo_output", *, quick: bool = False, seed: int = 0,
         progress = sys.stderr.isatty()
     # The networks are tiny: one thread avoids synchronisation overhead, and on a shared
     # machine two threads contending for busy cores slowed training by more than 10x.
-    run = run_spec(spec, output_dir, progress=progress, title="spikecast demo: co2",
+    run = run_spec(spec, output_dir, progress=progress, title="spikecast demo (co2)",
                    threads=1)
     print("\nRanked by MASE (< 1: better than the yearly seasonal naive forecast). "
           "energy_nj: estimated\nenergy per forecast of the neural models "

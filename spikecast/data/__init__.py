@@ -14,6 +14,7 @@ from spikecast.data.frames import Panel, to_panel
 _LAZY = {
     "WindowDataModule": "spikecast.data.windows",
     "WindowDataset": "spikecast.data.windows",
+    "read_table": "spikecast.data.files",
     "load_dataset": "spikecast.data.datasets",
     "list_datasets": "spikecast.data.datasets",
     "dataset_card": "spikecast.data.datasets",

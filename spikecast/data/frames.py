@@ -244,15 +244,72 @@ def _check_index(index: pd.Index, what: str, long: bool = False) -> None:
         )
 
 
+def _is_real(dtype) -> bool:
+    """Whether a column of ``dtype`` holds real numbers (not bool or complex)."""
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype) \
+        and not pd.api.types.is_complex_dtype(dtype)
+
+
+def _is_text(column: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(column.dtype) \
+        or isinstance(column.dtype, pd.CategoricalDtype)
+
+
+def _looks_like_dates(column: pd.Series) -> bool:
+    """A datetime column, or text whose first values all parse as dates (and not as
+    numbers)."""
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        return True
+    if not _is_text(column):
+        return False
+    head = column.dropna().head(5)
+    if head.empty or not all(isinstance(v, str) for v in head):
+        return False
+    if pd.to_numeric(head, errors="coerce").notna().any():  # "1", "2.5": numbers as text
+        return False
+    with warnings.catch_warnings():  # "could not infer format": parsed one by one, fine
+        warnings.simplefilter("ignore")
+        try:
+            parsed = pd.to_datetime(head, errors="coerce")
+        except (TypeError, ValueError, OverflowError):
+            return False
+    return bool(parsed.notna().all())
+
+
+def _non_numeric_message(frame: pd.DataFrame, col, what: str) -> str:
+    """Why column ``col`` of a wide frame cannot be forecast, and the likely fix: a frame
+    in long form under other names (text ids + dates + values) is renamed to
+    ``unique_id, ds, y``; a date column becomes the index; anything else is converted.
+    (A frame that has a time index already gets the plain advice.)"""
+    dtype = frame[col].dtype
+    plain = (f"{what}: column {col!r} has non-numeric dtype {dtype}; convert it with "
+             f"pd.to_numeric(df[{col!r}]) or drop it")
+    if isinstance(frame.index, pd.DatetimeIndex):
+        return plain
+    dates = [c for c in frame.columns if _looks_like_dates(frame[c])]
+    texts = [c for c in frame.columns if c not in dates and _is_text(frame[c])]
+    values = [c for c in frame.columns if _is_real(frame[c].dtype)]
+    if len(frame.columns) == 3 and len(dates) == len(texts) == len(values) == 1:
+        found = {texts[0]: "unique_id", dates[0]: "ds", values[0]: "y"}
+        renames = {old: new for old, new in found.items() if old != new}
+        return (f"{what}: columns {list(frame.columns)} look like a long frame (series id "
+                f"{texts[0]!r}, time {dates[0]!r}, value {values[0]!r}) but a long frame "
+                f"needs the columns unique_id, ds, y; rename them with "
+                f"df = df.rename(columns={renames!r})")
+    if col in dates and len(frame.columns) > 1:  # the other columns are the values
+        to_index = f"df = df.set_index({col!r})"
+        if not pd.api.types.is_datetime64_any_dtype(dtype):
+            to_index = f"df[{col!r}] = pd.to_datetime(df[{col!r}]); " + to_index
+        return (f"{what}: column {col!r} has non-numeric dtype {dtype}: it holds time "
+                f"stamps, not values to forecast; make it the time index: {to_index} (or "
+                f"read the file with pd.read_csv(..., index_col={col!r}, parse_dates=True))")
+    return plain
+
+
 def _numeric_block(frame: pd.DataFrame, what: str) -> np.ndarray:
     for col in frame.columns:
-        dtype = frame[col].dtype
-        if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_complex_dtype(dtype) \
-                or not pd.api.types.is_numeric_dtype(dtype):
-            raise DataValidationError(
-                f"{what}: column {col!r} has non-numeric dtype {dtype}; convert it with "
-                f"pd.to_numeric(df[{col!r}]) or drop it"
-            )
+        if not _is_real(frame[col].dtype):
+            raise DataValidationError(_non_numeric_message(frame, col, what))
     # C order: pandas hands out column-major blocks, and kernels downstream round
     # differently on other layouts, which would make predictions layout-dependent. One copy
     # (never a view of the user's frame), made straight into C order.

@@ -13,16 +13,15 @@ training rows only.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from numbers import Integral, Real
 
 import lightning.pytorch as pl
 import numpy as np
-import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 
+from spikecast.data.files import is_frequency, is_table_path, read_table
 from spikecast.data.frames import Panel, to_panel
 from spikecast.data.scaling import StandardScaler
 from spikecast.exceptions import DataValidationError
@@ -75,7 +74,8 @@ class EpochShuffleSampler(Sampler[int]):
 
 
 class WindowDataset(Dataset):
-    """Windows ``(x [lookback, C], y [horizon, n_targets])`` over a list of series.
+    """Windows ``(x [lookback, C], y [horizon, n_targets])`` over a list of series, or
+    ``(x, x_future [horizon, F], y)`` with known-future covariates.
 
     Args:
         series: one float tensor ``[T_i, C]`` per series (already scaled).
@@ -83,15 +83,20 @@ class WindowDataset(Dataset):
         lookback: input length.
         horizon: target length.
         target_positions: the columns forecast (targets), in order.
+        future_positions: the known-future covariate columns, whose values over the horizon
+            come with every window (none by default).
     """
 
     def __init__(self, series: list[torch.Tensor], starts: torch.Tensor, lookback: int,
-                 horizon: int, target_positions: list[int]):
+                 horizon: int, target_positions: list[int],
+                 future_positions: list[int] | None = None):
         self.series = series
         self.starts = starts
         self.lookback = lookback
         self.horizon = horizon
         self.target_positions = torch.as_tensor(target_positions, dtype=torch.long)
+        self.future_positions = (torch.as_tensor(future_positions, dtype=torch.long)
+                                 if future_positions else None)
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -100,8 +105,11 @@ class WindowDataset(Dataset):
         sid, start = (int(v) for v in self.starts[i])
         data = self.series[sid]
         x = data[start:start + self.lookback]
-        y = data[start + self.lookback:start + self.lookback + self.horizon]
-        return x, y.index_select(1, self.target_positions)
+        ahead = data[start + self.lookback:start + self.lookback + self.horizon]
+        y = ahead.index_select(1, self.target_positions)
+        if self.future_positions is None:
+            return x, y
+        return x, ahead.index_select(1, self.future_positions), y
 
 
 def _is_fraction(size) -> bool:
@@ -196,18 +204,6 @@ def unscale_forecasts(out, scaler: StandardScaler, target_positions: list[int]) 
     return scaler.inverse_transform_columns(out, target_positions)
 
 
-def _read_csv(path: str) -> pd.DataFrame:
-    """A CSV file whose first column is the time index."""
-    if not os.path.isfile(path):
-        raise DataValidationError(f"data file {path} does not exist")
-    frame = pd.read_csv(path, index_col=0, parse_dates=True)
-    if isinstance(frame.index, pd.DatetimeIndex) and frame.index.freq is None:
-        inferred = pd.infer_freq(frame.index) if len(frame) > 2 else None
-        if inferred is not None:
-            frame = frame.asfreq(inferred)
-    return frame
-
-
 _POSITIVE_INT = Interval(Integral, 1, None, closed="left")
 
 
@@ -217,8 +213,9 @@ class WindowDataModule(pl.LightningDataModule):
     Args:
         data: the series: a wide DataFrame, Series, array, long DataFrame (unique_id, ds, y),
             a :class:`~spikecast.data.frames.Panel`, a dataset name for
-            :func:`spikecast.data.load_dataset`, or the path of a CSV file whose first column
-            is the time index.
+            :func:`spikecast.data.load_dataset`, or the path of a ``.csv`` or ``.parquet``
+            file (read by :func:`spikecast.data.read_table`: wide, a time column and one
+            column per variable, or long, an id column, a time column and one value column).
         lookback: input window length ``L``.
         horizon: forecast length ``H``.
         target: the columns to forecast (default: all); the others are past covariates.
@@ -235,6 +232,20 @@ class WindowDataModule(pl.LightningDataModule):
         num_workers: DataLoader workers.
         data_dir: where datasets are looked up when ``data`` is a name.
         missing: missing-value policy for :func:`~spikecast.data.frames.to_panel`.
+        time_col: the time column of a data file (default: the first column named ``date``,
+            ``ds``, ``time``, ``timestamp`` or ``datetime``, else the first column).
+        id_col: the series id column of a long data file (default: ``unique_id`` when the
+            file has it; without one the file is wide).
+        freq: the frequency of a data file's time stamps, a pandas alias such as ``"h"`` or
+            ``"D"`` (default: inferred); given, every time stamp must be on its grid.
+            Forecast time stamps (``spikecast predict``) need a regular frequency.
+
+        future: the known-future covariate columns (calendar features, planned values):
+            non-target columns whose values over the horizon come with every window,
+            ``(x, x_future, y)`` (default: none).
+
+    ``time_col``, ``id_col`` and ``freq`` apply only when ``data`` is a file path (the
+    command line: ``--data.data my.csv --data.time_col when --data.freq h``).
     """
 
     #: what the options checked on construction may be (:mod:`spikecast.validation`);
@@ -245,6 +256,10 @@ class WindowDataModule(pl.LightningDataModule):
         "batch_size": [_POSITIVE_INT],
         "stride": [_POSITIVE_INT],
         "split": [Options("ratio", "p1", "p2")],
+        "time_col": [str, None],
+        "id_col": [str, None],
+        "freq": [Check(is_frequency, "a pandas frequency such as 'h', 'D' or 'W-SUN'"),
+                 None],
     }
 
     def __init__(self, data=None, *, lookback: int = 96, horizon: int = 24,
@@ -252,10 +267,13 @@ class WindowDataModule(pl.LightningDataModule):
                  val_size: float | int = 0.2, test_size: float | int = 0.0,
                  batch_size: int = 32, stride: int = 1, scale: bool = True,
                  shuffle: bool = True, seed: int = 0, num_workers: int = 0,
-                 data_dir: str | None = None, missing: str = "raise"):
+                 data_dir: str | None = None, missing: str = "raise",
+                 time_col: str | None = None, id_col: str | None = None,
+                 freq: str | None = None, future: list[str] | str | None = None):
         super().__init__()
         validate_params({"lookback": lookback, "horizon": horizon, "batch_size": batch_size,
-                         "stride": stride, "split": split}, self._parameter_constraints)
+                         "stride": stride, "split": split, "time_col": time_col,
+                         "id_col": id_col, "freq": freq}, self._parameter_constraints)
         self.data = data
         self.lookback = int(lookback)
         self.horizon = int(horizon)
@@ -271,6 +289,10 @@ class WindowDataModule(pl.LightningDataModule):
         self.num_workers = num_workers
         self.data_dir = data_dir
         self.missing = missing
+        self.time_col = time_col
+        self.id_col = id_col
+        self.freq = freq
+        self.future = future
         self._panel: Panel | None = None
         self._prepared = False
 
@@ -280,8 +302,9 @@ class WindowDataModule(pl.LightningDataModule):
         """The validated series (loaded on first access)."""
         if self._panel is None:
             data = self.data
-            if isinstance(data, str) and data.lower().endswith(".csv"):
-                data = _read_csv(data)
+            if is_table_path(data):
+                data = read_table(data, time_col=self.time_col, id_col=self.id_col,
+                                  freq=self.freq)
             elif isinstance(data, str):
                 from spikecast.data.datasets import load_dataset
 
@@ -299,6 +322,19 @@ class WindowDataModule(pl.LightningDataModule):
     def target_positions(self) -> list[int]:
         """Positions of the target columns among all columns."""
         return [self.panel.columns.index(t) for t in self.target_columns]
+
+    @property
+    def future_positions(self) -> list[int]:
+        """Positions of the known-future covariate columns among all columns."""
+        if self.future is None:
+            return []
+        names = self.panel.resolve_targets(self.future)
+        clash = [c for c in names if c in self.target_columns]
+        if clash:
+            raise DataValidationError(
+                f"future covariate column(s) {clash} are also forecast targets; a column is "
+                "either a target or a known-future covariate")
+        return [self.panel.columns.index(c) for c in names]
 
     @property
     def num_channels(self) -> int:
@@ -345,7 +381,7 @@ class WindowDataModule(pl.LightningDataModule):
         """Download the dataset's file if ``data`` names a dataset whose file is missing
         (Lightning calls this in one process per node, before :meth:`setup`)."""
         data = self.data
-        if not isinstance(data, str) or data.lower().endswith(".csv"):
+        if not isinstance(data, str) or is_table_path(data):
             return
         from spikecast.data.datasets import dataset_card
         from spikecast.data.download import download_dataset
@@ -389,7 +425,7 @@ class WindowDataModule(pl.LightningDataModule):
     def _dataset(self, part: str) -> WindowDataset:
         self.setup()
         return WindowDataset(self.series, self.windows[part], self.lookback, self.horizon,
-                             self.target_positions)
+                             self.target_positions, self.future_positions)
 
     def num_windows(self, part: str) -> int:
         """Number of windows in ``"train"``, ``"val"`` or ``"test"``."""
@@ -424,5 +460,10 @@ class WindowDataModule(pl.LightningDataModule):
     def predict_dataloader(self) -> DataLoader:
         """The last ``lookback`` rows of every series, to forecast beyond its end."""
         self.setup()
+        if self.future_positions:
+            raise DataValidationError(
+                f"forecasting beyond the end of the data with known-future covariates "
+                f"{self.future} needs their values after the end, which this data module "
+                "does not have; use NeuralForecaster.predict(X_future=...) from Python")
         windows = last_windows(self.panel, self.lookback, self.scaler)
         return DataLoader(TensorDataset(windows), batch_size=self.batch_size)

@@ -3,10 +3,10 @@
 A configuration names a dataset, the backtest settings and the models::
 
     dataset:
-      name: co2            # a name from spikecast.data.list_datasets()
+      name: co2            # a name from spikecast.data.list_datasets() (or a file path)
       columns: [co2]       # optional: the columns to load (default: all)
       target: co2          # optional: the columns to forecast (default: all loaded)
-      tail: 520            # optional: keep only the last rows
+      tail: 520            # optional: keep only the last rows (of every series)
       data_dir: null       # optional: where files are (default: $SPIKECAST_DATA_DIR, cache)
     backtest:
       horizon: 13          # every model forecasts this many steps
@@ -23,7 +23,24 @@ A configuration names a dataset, the backtest settings and the models::
     seed: 0                # random_state of models that have one and do not set it
     output_dir: outputs/backtest/co2
 
-Every mistake is a :class:`~spikecast.experiment.registry.ConfigError` naming the file and the key.
+Instead of a registered ``name``, ``dataset`` may give the ``path`` of your own ``.csv`` or
+``.parquet`` file (a ``name`` ending in ``.csv`` / ``.parquet`` is a path too), read by
+:func:`spikecast.data.read_table`; a relative path is relative to the working directory::
+
+    dataset:
+      path: data/my_hourly.csv
+      time_col: timestamp  # optional: the time column (default: date/ds/time/timestamp/
+                           #   datetime, else the first column)
+      id_col: null         # optional: the series id column of a long file (default:
+                           #   unique_id when the file has it)
+      freq: h              # optional: the time stamps' frequency (default: inferred)
+      target: load         # optional, as above (a long file: its one value column)
+
+``time_col``, ``id_col`` and ``freq`` apply to files only. Every mistake is a
+:class:`~spikecast.experiment.registry.ConfigError` naming the file and the key; a bad data
+file raises :class:`~spikecast.exceptions.DataValidationError` (or
+:class:`~spikecast.exceptions.DatasetNotFoundError`) naming the data file, the column and
+the line.
 """
 
 from __future__ import annotations
@@ -43,7 +60,10 @@ __all__ = ["BacktestSpec", "load_spec", "spec_from_dict", "read_yaml", "DEFAULT_
 
 DEFAULT_METRICS = ("mae", "mse", "smape", "mase")
 _TOP = {"dataset": True, "backtest": True, "models": True, "seed": False, "output_dir": False}
-_DATASET = {"name": True, "columns": False, "target": False, "tail": False, "data_dir": False}
+#: the keys of ``dataset``: ``name`` or ``path`` is required (checked in ``_dataset``)
+_DATASET = {"name": False, "path": False, "columns": False, "target": False, "tail": False,
+            "data_dir": False, "time_col": False, "id_col": False, "freq": False}
+_FILE_KEYS = ("time_col", "id_col", "freq")
 _BACKTEST = {"horizon": True, "start": True, "stride": False, "window": False,
              "train_length": False, "refit": False, "n_jobs": False, "metrics": False,
              "season_length": False}
@@ -69,7 +89,7 @@ CONFIG_CONSTRAINTS: dict[str, list] = {
 class BacktestSpec:
     """A checked backtest configuration (see the module docstring for the keys)."""
 
-    dataset: str
+    dataset: str  # the registered name, or the data file's path
     horizon: int
     start: int | float | str
     models: dict[str, tuple[str, dict]]  # label -> (registry name, constructor params)
@@ -77,6 +97,10 @@ class BacktestSpec:
     target: list[str] | None = None
     tail: int | None = None
     data_dir: str | None = None
+    path: str | None = None  # the data file (read_table), else None for a registered name
+    time_col: str | None = None
+    id_col: str | None = None
+    freq: str | None = None
     stride: int = 1
     window: str = "expanding"
     train_length: int | None = None
@@ -87,9 +111,14 @@ class BacktestSpec:
     seed: int | None = 0
     output_dir: str | None = None
     source: str = "<config>"
+    _long: bool = field(default=False, init=False, repr=False)  # load_data read a long file
 
     def load_data(self):
-        """The dataset as a wide DataFrame: the configured columns, the last ``tail`` rows."""
+        """The dataset as a wide DataFrame: the configured columns, the last ``tail`` rows
+        (a long file: a long DataFrame ``unique_id, ds, y``, the last ``tail`` rows of
+        every series)."""
+        if self.path is not None:
+            return self._load_file()
         from spikecast.data import load_dataset
 
         frame = load_dataset(self.dataset, data_dir=self.data_dir)
@@ -102,6 +131,20 @@ class BacktestSpec:
             frame = frame[columns]
         return frame.iloc[-self.tail:] if self.tail else frame
 
+    def _load_file(self):
+        from spikecast.data.files import read_table
+
+        assert self.path is not None
+        frame = read_table(self.path, time_col=self.time_col, id_col=self.id_col,
+                           value_cols=self.columns or self.target, freq=self.freq)
+        self._long = list(frame.columns) == ["unique_id", "ds", "y"]
+        if not self.tail:
+            return frame
+        if self._long:
+            return frame.groupby("unique_id", sort=False).tail(self.tail).reset_index(
+                drop=True)
+        return frame.iloc[-self.tail:]
+
     def build_models(self) -> dict:
         """``{label: unfitted forecaster}`` with the common horizon, target and seed."""
         return {label: build_model(kind, self._params(label, kind, params),
@@ -111,7 +154,7 @@ class BacktestSpec:
     def _params(self, label: str, kind: str, params: dict) -> dict:
         accepted = model_params(kind)
         params = {"horizon": self.horizon, **params}
-        if self.target and "target" in accepted:
+        if self.target and "target" in accepted and not self._long:
             params.setdefault("target", self.target)
         elif self.target and self.columns and set(self.columns) != set(self.target):
             raise ConfigError(
@@ -166,16 +209,54 @@ def _names(value, where: str) -> list[str] | None:
     return list(names)
 
 
+def _data_file(section: dict, where: str) -> dict:
+    """The ``path``, ``time_col``, ``id_col`` and ``freq`` of a dataset read from a file
+    (``path``, or a ``name`` that is a file path); a registered name gets ``path: None`` and
+    none of the file keys."""
+    from spikecast.data.files import TABLE_SUFFIXES, is_frequency, is_table_path
+
+    key = "path" if "path" in section else "name"
+    value = section[key]
+    if key == "name" and not is_table_path(value):
+        extra = [k for k in _FILE_KEYS if section.get(k) is not None]
+        if extra:
+            raise ConfigError(f"{where}: {extra} apply only to a data file (dataset.path), "
+                              f"not to the registered dataset {value!r}")
+        return {"path": None}
+    if not isinstance(value, str) or not is_table_path(value):
+        raise ConfigError(f"{where}.{key} must be the path of a {' or '.join(TABLE_SUFFIXES)}"
+                          f" file, got {value!r}")
+    if not os.path.isfile(os.path.expanduser(value)):
+        raise ConfigError(f"{where}.{key}: data file {value} does not exist (relative "
+                          f"paths start from the working directory, {os.getcwd()})")
+    for name in _FILE_KEYS:
+        if section.get(name) is not None and not isinstance(section[name], str):
+            raise ConfigError(f"{where}.{name} must be a column name / frequency string, "
+                              f"got {section[name]!r}")
+    if section.get("freq") is not None and not is_frequency(section["freq"]):
+        raise ConfigError(f"{where}.freq: {section['freq']!r} is not a pandas frequency "
+                          "(e.g. h, D, W-SUN, MS)")
+    return {"path": value, **{name: section.get(name) for name in _FILE_KEYS}}
+
+
 def _dataset(section: dict, source: str) -> dict:
     from spikecast.data import dataset_card
 
     where = f"{source}: dataset"
-    name = section["name"]
-    try:
-        dataset_card(name)
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"{where}.name: {err}") from err
-    return {"dataset": name,
+    if "name" not in section and "path" not in section:
+        raise ConfigError(f"{where}: missing required key(s) ['name'] (a registered "
+                          "dataset) or ['path'] (a .csv or .parquet file)")
+    if "name" in section and "path" in section:
+        raise ConfigError(f"{where}: give name (a registered dataset) or path (a .csv or "
+                          ".parquet file), not both")
+    data_file = _data_file(section, where)
+    name = data_file["path"] or section["name"]
+    if data_file["path"] is None:
+        try:
+            dataset_card(name)
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"{where}.name: {err}") from err
+    return {"dataset": name, **data_file,
             "columns": _names(section.get("columns"), f"{where}.columns"),
             "target": _names(section.get("target"), f"{where}.target"),
             "tail": _checked(section.get("tail"), "dataset.tail", source),

@@ -107,27 +107,67 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     return Path(path)
 
 
-def _last_forecasts(predictions: pd.DataFrame, models: list[str]) -> dict[str, pd.DataFrame]:
-    """Each model's forecast from the last cutoff, wide (``ds`` x series)."""
+def _last_forecasts(predictions: pd.DataFrame, models: list[str]
+                    ) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Each model's forecast from the last cutoff, wide (``ds`` x series), and the models
+    left out because they have none there (no rows, or only missing values)."""
     last = predictions[predictions["cutoff"] == predictions["cutoff"].max()]
-    return {m: last[last["model"] == m].pivot(index="ds", columns="unique_id", values="y_pred")
-            for m in models}
+    forecasts, empty = {}, []
+    for m in models:
+        rows = last[last["model"].astype(str) == m]
+        if rows["y_pred"].notna().any():
+            forecasts[m] = rows.pivot(index="ds", columns="unique_id", values="y_pred")
+        else:
+            empty.append(m)
+    return forecasts, empty
+
+
+def _titled(title: str, what: str) -> str | None:
+    """``"<title>: <what>"``, with a dash instead when ``title`` already has a colon."""
+    if not title:
+        return None
+    return f"{title} \N{EM DASH} {what}" if ":" in title else f"{title}: {what}"
+
+
+def _forecast_plot(path: Path, actual: pd.DataFrame, predictions: pd.DataFrame,
+                   order: list[str], plot_models: int | None, title: str) -> None:
+    """``forecast.png``: the models' forecasts from the last cutoff, saying in the figure
+    which models are left out and why."""
+    from spikecast.plotting import plot_forecast, save_figure
+
+    shown = order if plot_models is None else order[:max(int(plot_models), 1)]
+    forecasts, empty = _last_forecasts(predictions, shown)
+    notes = []
+    if empty:
+        notes.append(f"not shown: {', '.join(empty)} (no forecast from the last cutoff)")
+    if len(shown) < len(order):
+        notes.append(f"not shown: {', '.join(order[len(shown):])} (only the {len(shown)} "
+                     f"best models are plotted: plot_models={plot_models})")
+    horizon = int(predictions["step"].max())
+    fig = plot_forecast(actual, forecasts, history=5 * horizon, order=order,
+                        title=_titled(title, "forecasts from the last cutoff"))
+    if notes:
+        fig.supxlabel("\n".join(notes), fontsize=8, style="italic", x=0.01, ha="left")
+    save_figure(fig, path)
 
 
 def write_outputs(output_dir: str | os.PathLike, table: pd.DataFrame,
                   predictions: pd.DataFrame, y: pd.DataFrame, *, title: str = "",
-                  plot_models: int = 6) -> dict[str, Path]:
+                  plot_models: int | None = None) -> dict[str, Path]:
     """Write the results of a comparison into ``output_dir``.
 
     Files: ``metrics.csv`` (the ranked table, unrounded), ``predictions.csv`` (every
     forecast against its actual value), ``results.md`` (the table in markdown),
-    ``forecast.png`` (the ``plot_models`` best models' forecasts from the last cutoff
-    against the actual values) and ``errors_by_step.png`` (MAE by horizon step).
+    ``forecast.png`` (every model's forecast from the last cutoff against the actual
+    values; only the ``plot_models`` best when given, the figure naming those left out),
+    ``backtest.png`` (every model's forecasts from every cutoff) and ``errors_by_step.png``
+    (MAE by horizon step). The plots colour each model alike and list the models in rank
+    order.
 
     Returns:
         ``{kind: path}`` of the files written.
     """
-    from spikecast.plotting import plot_backtest_errors, plot_forecast
+    from spikecast.plotting import plot_backtest, plot_backtest_errors
 
     out = Path(output_dir)
     paths = {
@@ -136,16 +176,15 @@ def write_outputs(output_dir: str | os.PathLike, table: pd.DataFrame,
         "markdown": write_text(out / "results.md", (f"## {title}\n\n" if title else "")
                                + markdown_table(table)),
     }
-    best = list(table["model"])[:plot_models]
-    forecasts = _last_forecasts(predictions, best)
-    horizon = int(predictions["step"].max())
-    end = predictions["ds"].max()
+    order = [str(m) for m in table["model"]]  # best first: legends and colours follow it
     targets = list(pd.unique(predictions["unique_id"]))
-    actual = y.loc[:end, targets]
+    actual = y.loc[:predictions["ds"].max(), targets]
     paths["forecast"] = out / "forecast.png"
-    plot_forecast(actual, forecasts, path=paths["forecast"], history=5 * horizon,
-                  title=f"{title}: forecasts from the last cutoff" if title else None)
+    _forecast_plot(paths["forecast"], actual, predictions, order, plot_models, title)
+    paths["backtest"] = out / "backtest.png"
+    plot_backtest(predictions, actual, path=paths["backtest"], order=order,
+                  title=_titled(title, "every model's forecasts from every cutoff"))
     paths["errors"] = out / "errors_by_step.png"
-    plot_backtest_errors(predictions, "mae", path=paths["errors"],
-                         title=f"{title}: MAE by horizon step" if title else None)
+    plot_backtest_errors(predictions, "mae", path=paths["errors"], order=order,
+                         title=_titled(title, "MAE by horizon step"))
     return paths

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,18 +19,10 @@ import torch
 
 from spikecast.backtest import compare
 from spikecast.base import get_tags
-from spikecast.exceptions import BacktestWarning
 from spikecast.experiment.config import BacktestSpec
 from spikecast.experiment.report import ranked_table, write_outputs
 
 __all__ = ["BacktestRun", "run_spec"]
-
-# Lightning warns at every fit that a torch API it calls is deprecated (torch >= 2.13);
-# backtest collects that into one BacktestWarning per model, noise about neither the data nor
-# the models. Only summaries holding nothing else are hidden.
-_LEAFSPEC_ONLY = (r"backtest\(\w+\): \d+ warning\(s\) over \d+ fit\(s\), collected and "
-                  r"reported once:\n  - FutureWarning x\d+, e\.g\.: `isinstance\(treespec, "
-                  r"LeafSpec\)`[^\n]*\Z")
 
 
 def _costs(models: list) -> dict | None:
@@ -75,7 +66,7 @@ class BacktestRun:
     elapsed_s: float = 0.0
 
 
-def run_spec(spec: BacktestSpec, output_dir=None, *, progress: bool = False,
+def run_spec(spec: BacktestSpec, output_dir=None, *, progress: bool | None = None,
              title: str | None = None, threads: int | None = None) -> BacktestRun:
     """Backtest the spec's models on its dataset and write the results.
 
@@ -83,7 +74,8 @@ def run_spec(spec: BacktestSpec, output_dir=None, *, progress: bool = False,
         spec: a checked configuration (:func:`~spikecast.experiment.config.load_spec`).
         output_dir: where to write (default: the spec's ``output_dir``; ``None`` there too
             writes nothing).
-        progress: show a progress bar per model.
+        progress: show a progress bar per model, labelled with its name (``None``, the
+            default: only when stderr is a terminal).
         title: heading of the markdown table and the plots (default: the dataset name).
         threads: torch intra-op threads while the models train and forecast (default:
             torch's setting); small networks often train fastest with 1.
@@ -94,8 +86,7 @@ def run_spec(spec: BacktestSpec, output_dir=None, *, progress: bool = False,
     start = time.perf_counter()
     y = spec.load_data()
     models = spec.build_models()
-    with warnings.catch_warnings(), _torch_threads(threads):
-        warnings.filterwarnings("ignore", message=_LEAFSPEC_ONLY, category=BacktestWarning)
+    with _torch_threads(threads):
         result = compare(models, y, metrics=spec.metrics, season_length=spec.season_length,
                          progress=progress, return_models=True, **spec.backtest_kwargs())
         costs = {label: _costs(fitted) for label, fitted in result.models.items()}

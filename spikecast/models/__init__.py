@@ -8,15 +8,51 @@
   and heads;
 - :class:`ForecastNetwork` (normalise, encode, read out) and :class:`ForecastModule` (its
   ``LightningModule``).
+
+The names load on first use (torch with the architectures and networks, Lightning with
+:class:`ForecastModule` only), so ``import spikecast.models.architectures`` does not import
+Lightning.
 """
 
-from spikecast.models import architectures
-from spikecast.models.losses import PinballLoss, build_loss
-from spikecast.models.module import ForecastModule
-from spikecast.models.network import ForecastNetwork
-from spikecast.models.normalization import InstanceNorm
-from spikecast.models.readouts import READOUTS, Readout
-from spikecast.models.units import NeuronUnit, neuron_names
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from spikecast.models import architectures
+    from spikecast.models.losses import PinballLoss, build_loss
+    from spikecast.models.module import ForecastModule
+    from spikecast.models.network import ForecastNetwork
+    from spikecast.models.normalization import InstanceNorm
+    from spikecast.models.readouts import READOUTS, Readout
+    from spikecast.models.units import NeuronUnit, neuron_names
+
+#: public name -> the module that defines it (``architectures`` is a subpackage)
+_LAZY = {
+    "architectures": "spikecast.models.architectures",
+    "PinballLoss": "spikecast.models.losses",
+    "build_loss": "spikecast.models.losses",
+    "ForecastModule": "spikecast.models.module",
+    "ForecastNetwork": "spikecast.models.network",
+    "InstanceNorm": "spikecast.models.normalization",
+    "READOUTS": "spikecast.models.readouts",
+    "Readout": "spikecast.models.readouts",
+    "NeuronUnit": "spikecast.models.units",
+    "neuron_names": "spikecast.models.units",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module = importlib.import_module(_LAZY[name])
+        return module if name == "architectures" else getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))
+
 
 __all__ = [
     "READOUTS",

@@ -71,6 +71,9 @@ class ForecastModule(pl.LightningModule):
         weight_decay: weight decay.
         scheduler: ``None``, ``"cosine"`` (over ``max_epochs``), ``"plateau"`` (on
             ``val_loss``) or ``"step"`` (halve every epoch, as the P1 reference code does).
+        future_positions: the input columns that are known-future covariates; their values
+            over the horizon enter the head (:class:`~spikecast.models.network.ForecastNetwork`)
+            and batches are ``(x, x_future, y)``.
     """
 
     def __init__(self, encoder: str = DEFAULT_ENCODER, neuron: str | None = None,
@@ -84,7 +87,7 @@ class ForecastModule(pl.LightningModule):
                  instance_norm: bool = True,
                  affine: bool = False, loss: str = "mse", quantiles: list[float] | None = None,
                  optimizer: str = "adam", lr: float = 1e-3, weight_decay: float = 0.0,
-                 scheduler: str | None = None):
+                 scheduler: str | None = None, future_positions: list[int] | None = None):
         super().__init__()
         self.save_hyperparameters()
         if not isinstance(encoder, str):
@@ -109,17 +112,21 @@ class ForecastModule(pl.LightningModule):
             channel_independent=channel_independent, instance_norm=instance_norm,
             affine=affine, n_quantiles=len(self.quantiles) if self.quantiles else None,
             readout=readout, readout_size=readout_size, linear_skip=linear_skip,
+            future_positions=future_positions,
             hidden_size=hidden_size, num_layers=num_layers, neuron=neuron, dropout=dropout,
             **arch_params,
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Forecasts ``[B, H, C_out]`` (``[B, H, C_out, Q]`` for quantile models)."""
-        return self.network(x)
+    def forward(self, x: torch.Tensor, x_future: torch.Tensor | None = None) -> torch.Tensor:
+        """Forecasts ``[B, H, C_out]`` (``[B, H, C_out, Q]`` for quantile models) from
+        windows ``[B, L, C_in]`` and, with ``future_positions``, the known-future covariates
+        over the horizon ``[B, H, F]``."""
+        return self.network(x, x_future)
 
-    def point_forecast(self, x: torch.Tensor) -> torch.Tensor:
+    def point_forecast(self, x: torch.Tensor, x_future: torch.Tensor | None = None
+                       ) -> torch.Tensor:
         """Point forecasts ``[B, H, C_out]``: the median quantile for quantile models."""
-        return self.point_of(self(x))
+        return self.point_of(self(x, x_future))
 
     def point_of(self, out):
         """The point forecasts in an output of :meth:`forward` (a tensor or an array of the
@@ -129,9 +136,17 @@ class ForecastModule(pl.LightningModule):
             return out
         return out[..., min(range(len(quantiles)), key=lambda i: abs(quantiles[i] - 0.5))]
 
+    @staticmethod
+    def unpack(batch) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """``(x, x_future, y)`` of a batch ``(x, y)`` or ``(x, x_future, y)`` (windows of a
+        :class:`~spikecast.data.windows.WindowDataModule` with future covariates)."""
+        if len(batch) == 3:
+            return batch[0], batch[1], batch[2]
+        return batch[0], None, batch[1]
+
     def _step(self, batch, name: str) -> torch.Tensor:
-        x, y = batch
-        loss = self.loss_fn(self(x), y)
+        x, x_future, y = self.unpack(batch)
+        loss = self.loss_fn(self(x, x_future), y)
         self.log(name, loss, prog_bar=True, batch_size=x.shape[0],
                  on_step=name == "train_loss", on_epoch=True, sync_dist=name != "train_loss")
         return loss
@@ -153,16 +168,17 @@ class ForecastModule(pl.LightningModule):
 
     def test_step(self, batch, batch_idx: int) -> None:
         """MSE and MAE of the point forecast on one test batch."""
-        x, y = batch
-        pred = self.point_forecast(x)
+        x, x_future, y = self.unpack(batch)
+        pred = self.point_forecast(x, x_future)
         n = x.shape[0]
         self.log("test_mse", torch.mean((pred - y) ** 2), batch_size=n, sync_dist=True)
         self.log("test_mae", torch.mean(torch.abs(pred - y)), batch_size=n, sync_dist=True)
 
     def predict_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
         """Forecasts of one batch of windows (quantiles included for quantile models)."""
-        x = batch[0] if isinstance(batch, (list, tuple)) else batch
-        return self(x)
+        if not isinstance(batch, (list, tuple)):
+            return self(batch)
+        return self(batch[0], batch[1] if len(batch) > 1 else None)
 
     def configure_optimizers(self):
         """The optimizer and, if set, its learning-rate scheduler."""

@@ -41,6 +41,12 @@ class ForecastNetwork(nn.Module):
         linear_skip: add a linear forecast from each target's own (normalised) window,
             ``W_skip x_c + b``, to the head's output, as DLinear and RLinear forecast: the
             encoder then models what a linear forecast misses. Its products are MACs.
+        future_positions: the input columns that are known-future covariates (calendar
+            features, planned values): besides their past in the window, their values at
+            every forecast step ``x_f[t]`` enter the head, ``W_f x_f[t] + b_f`` per step and
+            target, normalised with the window's own statistics of those columns (so a
+            target that moves with a covariate is a linear map in normalised units, as in
+            TiDE's and NBEATSx's exogenous paths). Its products are MACs.
         **encoder_params: the architecture's arguments (``hidden_size``, ``neuron``, ...).
     """
 
@@ -50,13 +56,14 @@ class ForecastNetwork(nn.Module):
     # registered buffers: declared so that they type as tensors, not nn.Module's Tensor | Module
     targets: torch.Tensor
     covariates: torch.Tensor
+    future_positions: torch.Tensor
 
     def __init__(self, encoder, input_size: int, target_positions: list[int] | None,
                  lookback: int, horizon: int, channel_independent: bool = True,
                  instance_norm: bool = True, affine: bool = False,
                  n_quantiles: int | None = None, readout: str = "last",
                  readout_size: int | None = None, linear_skip: bool = False,
-                 **encoder_params):
+                 future_positions: list[int] | None = None, **encoder_params):
         super().__init__()
         targets = list(range(input_size)) if target_positions is None else list(target_positions)
         covariates = [c for c in range(input_size) if c not in targets]
@@ -86,12 +93,21 @@ class ForecastNetwork(nn.Module):
                                self.encoder.output_steps(lookback), per_item, readout_size)
         validate_params({"linear_skip": linear_skip}, self._parameter_constraints)
         self.skip = nn.Linear(lookback, horizon * (n_quantiles or 1)) if linear_skip else None
+        future = list(future_positions or [])
+        self.register_buffer("future_positions", torch.as_tensor(future, dtype=torch.long),
+                             persistent=False)
+        self.future = (nn.Linear(len(future), self.n_out * (n_quantiles or 1))
+                       if future else None)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``[B, L, C_in]`` -> ``[B, H, C_out]`` (``[B, H, C_out, Q]`` for quantiles)."""
+    def forward(self, x: torch.Tensor, x_future: torch.Tensor | None = None) -> torch.Tensor:
+        """``[B, L, C_in]`` (and the known-future covariates over the horizon,
+        ``x_future [B, H, F]``) -> ``[B, H, C_out]`` (``[B, H, C_out, Q]`` for quantiles)."""
         batch, length, _ = x.shape
         norm = self.norm
         stats = None
+        if (x_future is None) != (self.future is None):
+            raise ValueError("x_future is required exactly when the network has "
+                             f"future_positions (it has {len(self.future_positions)})")
         if norm is not None:
             x, stats = norm.normalize(x)
         q = self.n_quantiles or 1
@@ -111,15 +127,28 @@ class ForecastNetwork(nn.Module):
         if self.skip is not None:  # [B, L, C_out] -> [B, C_out, H*q] -> [B, H, C_out, q]
             linear = self.skip(x.index_select(2, self.targets).transpose(1, 2))
             out = out + linear.reshape(batch, self.n_out, self.horizon, q).permute(0, 2, 1, 3)
+        if self.future is not None and x_future is not None:
+            out = out + self._future_term(x_future, stats, q)
         if self.n_quantiles is None:
             out = out.squeeze(-1)
         if norm is not None:
             out = norm.denormalize(out, stats, self.targets)
         return out
 
+    def _future_term(self, x_future: torch.Tensor, stats, q: int) -> torch.Tensor:
+        """``W_f x_f[t] + b_f`` for every step and target: ``[B, H, C_out, q]``."""
+        assert self.future is not None
+        if stats is not None:  # the same statistics as these columns' past in the window
+            mean, std = stats
+            x_future = ((x_future - mean[..., self.future_positions])
+                        / std[..., self.future_positions])
+        batch, steps, _ = x_future.shape
+        return self.future(x_future).reshape(batch, steps, self.n_out, q)
+
     def synapses(self) -> list[Synapse]:
         """Every synaptic layer of the network with what feeds it: the encoder's, then the
         readout's (see :mod:`spikecast.models.efficiency`)."""
         found = self.encoder.synapses() + self.readout.synapses(self.encoder.output_sources(),
                                                                 self.encoder.output_repeats)
-        return found + ([Synapse(self.skip)] if self.skip is not None else [])
+        found += [Synapse(self.skip)] if self.skip is not None else []
+        return found + ([Synapse(self.future)] if self.future is not None else [])
