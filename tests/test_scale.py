@@ -105,6 +105,7 @@ def test_neural_fit_uses_the_lazy_module_for_its_training_windows():
     model = NeuralForecaster(encoder="gru", lookback=96, horizon=8, val_size=0,
                              verbose=False)
     model.columns_, model.target_columns_ = ["a", "b"], ["a", "b"]
+    model.future_columns_ = []
     dm = model._data_module(to_panel(frame))
     dm.setup()
     assert isinstance(dm, WindowDataModule)
