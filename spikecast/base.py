@@ -235,6 +235,9 @@ class BaseForecaster(BaseEstimator):
                                    getattr(self, "missing", "raise"))
         targets = panel.resolve_targets(getattr(self, "target", None),
                                         default=panel.columns[:n_y])
+        # a model without covariates ignores the other columns (and X); predict accepts them
+        self.ignored_columns_ = ([] if get_tags(self).supports_covariates
+                                 else [c for c in panel.columns if c not in targets])
         if not get_tags(self).supports_covariates:
             panel = panel.select(targets)
         self.columns_ = list(panel.columns)
@@ -383,7 +386,9 @@ class BaseForecaster(BaseEstimator):
                     f"predict: column(s) {missing} seen in fit are missing; got "
                     f"{panel.columns}; pass the columns seen in fit {self.target_columns_}"
                 )
-            unseen = [c for c in panel.columns if c not in self.target_columns_]
+            ignored = getattr(self, "ignored_columns_", [])
+            unseen = [c for c in panel.columns
+                      if c not in self.target_columns_ and c not in ignored]
             if unseen and getattr(self, "target", None) is None:
                 raise DataValidationError(
                     f"predict: column(s) {unseen} were not seen in fit (fit saw "

@@ -211,3 +211,14 @@ def test_spikecast_predict_writes_forecasts_in_original_units(tmp_path):
     assert forecasts.index[0] == co2.index[-1] + pd.Timedelta(weeks=1)
     # original units (ppm, around the last observations), not standardised values
     assert abs(forecasts["co2"].mean() - co2["co2"].iloc[-52:].mean()) < 20
+
+
+def test_models_without_covariates_take_the_same_x_at_predict_as_at_fit(wave):
+    """Baselines ignore covariates; predict(y, X) after fit(y, X) must work as for the
+    neural model, and a column seen nowhere in fit is still refused."""
+    y, X = wave[["a"]], wave[["b"]]
+    model = NaiveForecaster(horizon=4).fit(y, X)
+    assert not get_tags(model).supports_covariates and model.ignored_columns_ == ["b"]
+    pd.testing.assert_frame_equal(model.predict(y, X), model.predict(y))
+    with pytest.raises(DataValidationError, match=r"column\(s\) \['c'\] were not seen in fit"):
+        model.predict(y.assign(c=1.0))
