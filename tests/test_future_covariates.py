@@ -142,3 +142,32 @@ def test_backtest_with_future_covariates_uses_them_at_every_cutoff():
     with pytest.raises(DataValidationError, match=r"NaiveForecaster does not use known-future"):
         compare({"naive": NaiveForecaster(horizon=H)}, load, X_future=plan, start=300,
                 progress=False)
+
+
+def test_spikecast_predict_with_future_covariates_from_a_file(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    load, plan = _planned(400)
+    data = load.join(plan).iloc[:-H].rename_axis("timestamp")
+    data.to_csv(tmp_path / "data.csv")
+    plan.iloc[-H:].rename_axis("timestamp").to_csv(tmp_path / "plan.csv")
+    args = ["--config", str(repo / "configs/fast/base.yaml"),
+            "--config", str(repo / "configs/fast/ts_lif.yaml"),
+            "--data.data", "data.csv", "--data.target", "load", "--data.future", "plan",
+            "--data.lookback", "24", "--data.horizon", str(H),
+            "--trainer.max_epochs", "1", f"--trainer.default_root_dir={tmp_path}"]
+    run = [sys.executable, "-m", "spikecast.cli"]
+    subprocess.run([*run, "fit", *args], cwd=tmp_path, check=True, capture_output=True)
+    ckpt = next(tmp_path.rglob("best.ckpt"))
+    subprocess.run([*run, "predict", *args, f"--ckpt_path={ckpt}",
+                    "--data.future_data", "plan.csv", "--output", "out.csv"],
+                   cwd=tmp_path, check=True, capture_output=True)
+    forecasts = pd.read_csv(tmp_path / "out.csv", index_col=0, parse_dates=True)
+    assert forecasts.index.equals(plan.index[-H:]) and list(forecasts.columns) == ["load"]
+    failed = subprocess.run([*run, "predict", *args, f"--ckpt_path={ckpt}"], cwd=tmp_path,
+                            capture_output=True, text=True)
+    assert failed.returncode != 0
+    assert "needs their values after the end: pass future_data" in failed.stderr

@@ -18,6 +18,7 @@ from numbers import Integral, Real
 
 import lightning.pytorch as pl
 import numpy as np
+import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 
@@ -243,6 +244,11 @@ class WindowDataModule(pl.LightningDataModule):
         future: the known-future covariate columns (calendar features, planned values):
             non-target columns whose values over the horizon come with every window,
             ``(x, x_future, y)`` (default: none).
+        future_data: the known-future covariates' values after the end of the data, to
+            forecast beyond it (``spikecast predict``): a ``.csv`` / ``.parquet`` path read
+            like ``data`` (same ``time_col`` and ``freq``), or a DataFrame; it must hold the
+            ``future`` columns for at least ``horizon`` time stamps right after the data's
+            last one (earlier rows are ignored). Wide data only.
 
     ``time_col``, ``id_col`` and ``freq`` apply only when ``data`` is a file path (the
     command line: ``--data.data my.csv --data.time_col when --data.freq h``).
@@ -269,7 +275,8 @@ class WindowDataModule(pl.LightningDataModule):
                  shuffle: bool = True, seed: int = 0, num_workers: int = 0,
                  data_dir: str | None = None, missing: str = "raise",
                  time_col: str | None = None, id_col: str | None = None,
-                 freq: str | None = None, future: list[str] | str | None = None):
+                 freq: str | None = None, future: list[str] | str | None = None,
+                 future_data=None):
         super().__init__()
         validate_params({"lookback": lookback, "horizon": horizon, "batch_size": batch_size,
                          "stride": stride, "split": split, "time_col": time_col,
@@ -293,6 +300,7 @@ class WindowDataModule(pl.LightningDataModule):
         self.id_col = id_col
         self.freq = freq
         self.future = future
+        self.future_data = future_data
         self._panel: Panel | None = None
         self._prepared = False
 
@@ -460,10 +468,34 @@ class WindowDataModule(pl.LightningDataModule):
     def predict_dataloader(self) -> DataLoader:
         """The last ``lookback`` rows of every series, to forecast beyond its end."""
         self.setup()
-        if self.future_positions:
+        windows = last_windows(self.panel, self.lookback, self.scaler)
+        if not self.future_positions:
+            return DataLoader(TensorDataset(windows), batch_size=self.batch_size)
+        return DataLoader(TensorDataset(windows, self._future_after_end()),
+                          batch_size=self.batch_size)
+
+    def _future_after_end(self) -> torch.Tensor:
+        """The known-future covariates over the horizon after the data's end, scaled:
+        ``[1, horizon, F]`` (from ``future_data``)."""
+        from spikecast.covariates import split_future
+
+        if self.future_data is None:
             raise DataValidationError(
                 f"forecasting beyond the end of the data with known-future covariates "
-                f"{self.future} needs their values after the end, which this data module "
-                "does not have; use NeuralForecaster.predict(X_future=...) from Python")
-        windows = last_windows(self.panel, self.lookback, self.scaler)
-        return DataLoader(TensorDataset(windows), batch_size=self.batch_size)
+                f"{self.panel.resolve_targets(self.future)} needs their values after the "
+                "end: pass future_data (on the command line --data.future_data FILE)")
+        frame = self.future_data
+        if is_table_path(frame):
+            frame = read_table(frame, time_col=self.time_col, freq=self.freq)
+        columns = [self.panel.columns[p] for p in self.future_positions]
+        if isinstance(frame, pd.DataFrame):
+            absent = [c for c in columns if c not in frame.columns]
+            if absent:
+                raise DataValidationError(
+                    f"future_data has no column(s) {absent}; its columns: "
+                    f"{list(frame.columns)}")
+            frame = frame[columns]
+        _, block = split_future(frame, columns, self.panel, None, self.horizon, self.horizon,
+                                self.missing)
+        scaled = self.scaler.transform_columns(block, self.future_positions)
+        return torch.as_tensor(scaled, dtype=torch.float32)[None]
