@@ -8,7 +8,7 @@ them, classical baselines, metrics and rolling-origin backtesting to compare the
 
 from __future__ import annotations
 
-import importlib
+from spikecast.lazy import lazy_exports
 
 __version__ = "0.2.0.dev0"
 
@@ -22,14 +22,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'spikecast' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = ["__version__", *_LAZY]

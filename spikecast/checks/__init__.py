@@ -12,8 +12,9 @@ the author of a new forecaster or neuron runs on their own class.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from spikecast.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from spikecast.checks.forecaster import check_forecaster, forecaster_checks
@@ -28,13 +29,6 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 __all__ = ["check_forecaster", "forecaster_checks", "check_neuron", "neuron_checks"]

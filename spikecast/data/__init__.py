@@ -6,9 +6,8 @@ Data flows one way: datasets (``load_dataset``) -> input forms (``frames``) -> w
 
 from __future__ import annotations
 
-import importlib
-
 from spikecast.data.frames import Panel, to_panel
+from spikecast.lazy import lazy_exports
 
 # Submodules with heavy imports (lightning, urllib, statsmodels) load on first use.
 _LAZY = {
@@ -29,14 +28,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'spikecast.data' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = ["Panel", "to_panel", *_LAZY]

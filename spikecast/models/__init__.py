@@ -16,8 +16,9 @@ Lightning.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from spikecast.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from spikecast.models import architectures
@@ -43,15 +44,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        module = importlib.import_module(_LAZY[name])
-        return module if name == "architectures" else getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = [
