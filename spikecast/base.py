@@ -289,24 +289,25 @@ class BaseForecaster(BaseEstimator):
                     f"X_future: this {type(self).__name__} was fitted without known-future "
                     "covariates; leave X_future out or refit with it")
             return self._prediction_panel(y, X), None
-        past = self.train_panel_ if y is None else None
+        missing = getattr(self, "missing", "raise")
+        # y validated once here; the steps below get the panel
+        past = self.train_panel_ if y is None else to_panel(y, missing=missing, what="y")
         if getattr(self, "calendar", None):
-            X_future = self._calendar_inputs(X_future, y, steps)
-        history, future = split_future(
-            X_future, future_columns, past, y, steps, int(self.horizon),
-            getattr(self, "missing", "raise"))
+            X_future = self._calendar_inputs(X_future, past, y is not None, steps)
+        history, future = split_future(X_future, future_columns, past, steps,
+                                       int(self.horizon), missing, with_history=y is not None)
         panel = self._prediction_panel(y, X) if y is None else self._prediction_panel(
-            y, X, history)
+            past, X, history)
         return panel, future
 
-    def _calendar_inputs(self, X_future, y, steps: int):
+    def _calendar_inputs(self, X_future, past: Panel, with_history: bool, steps: int):
         """``X_future`` with the calendar features added; without ``X_future``, the
-        calendar features of the forecast period (and of ``y``'s rows when given)."""
+        calendar features of the forecast period after ``past`` (and of ``past``'s rows
+        when ``with_history``)."""
         if X_future is not None:
             return with_calendar(X_future, None, self.calendar)
-        past = self.train_panel_ if y is None else to_panel(y, what="y")
         index = future_index(past.indexes[0], past.freqs[0], steps, what="y")
-        if y is not None:
+        if with_history:
             index = past.indexes[0].append(index)
         return with_calendar(None, index, self.calendar)
 
@@ -351,9 +352,9 @@ class BaseForecaster(BaseEstimator):
         """
         check_is_fitted(self, "train_panel_")
         future_columns = getattr(self, "future_columns_", [])
-        if getattr(self, "calendar", None):
-            X_future = with_calendar(X_future, to_panel(y, what="y").indexes[0],
-                                     self.calendar)
+        if getattr(self, "calendar", None):  # y validated once; the steps below get the panel
+            y = to_panel(y, missing=getattr(self, "missing", "raise"), what="y")
+            X_future = with_calendar(X_future, y.indexes[0], self.calendar)
         if (X_future is None) != (not future_columns):
             raise DataValidationError(
                 "X_future: pass it exactly when the model was fitted with known-future "

@@ -62,24 +62,27 @@ def append_columns(panel: Panel, data, what: str, missing: str = "raise") -> Pan
     )
 
 
-def split_future(X_future, columns: list[str], train_panel: Panel | None, y, steps: int,
-                 horizon: int, missing: str = "raise") -> tuple[Panel | None, np.ndarray]:
+def split_future(X_future, columns: list[str], past: Panel, steps: int, horizon: int,
+                 missing: str = "raise", *, with_history: bool = False
+                 ) -> tuple[Panel | None, np.ndarray]:
     """The known-future covariates of a forecast, split at the end of the history.
 
     Args:
-        X_future: wide data with ``columns``: optional rows for the history (required when
-            ``y`` is given: exactly ``y``'s index), then at least ``steps`` rows that
+        X_future: wide data with ``columns``: optional rows for the history (required with
+            ``with_history``: exactly ``past``'s index), then at least ``steps`` rows that
             continue the history's time stamps.
         columns: the future covariate columns the model was fitted with.
-        train_panel: the history when forecasting after the training data (``y`` is None).
-        y: the new history, or None.
+        past: the history the forecast starts from (the training data, or a new ``y``).
         steps: the steps to forecast.
         horizon: the fitted horizon (the values are padded to it by repeating the last row;
             the padded steps' forecasts are dropped).
+        missing: the missing-value policy for ``X_future``.
+        with_history: ``past`` is a new history whose covariate rows ``X_future`` must
+            hold (else rows up to the history's end are ignored: the model has them).
 
     Returns:
-        ``(history, future)``: the history rows as a panel (None when ``y`` is None) and the
-        values over the forecast period, ``[horizon, len(columns)]``.
+        ``(history, future)``: the history rows as a panel (None without ``with_history``)
+        and the values over the forecast period, ``[horizon, len(columns)]``.
     """
     if X_future is None:
         raise DataValidationError(
@@ -90,7 +93,6 @@ def split_future(X_future, columns: list[str], train_panel: Panel | None, y, ste
         raise DataValidationError(
             f"X_future must be wide data with the columns seen in fit {list(columns)}; got "
             f"{'long data' if xf.kind == 'long' else xf.columns}")
-    past = train_panel if train_panel is not None else to_panel(y, missing=missing, what="y")
     index, freq = past.indexes[0], past.freqs[0]
     later = np.asarray(xf.indexes[0] > index[-1])
     expected = future_index(index, freq, steps, what="y")
@@ -102,7 +104,7 @@ def split_future(X_future, columns: list[str], train_panel: Panel | None, y, ste
             f"it{', starting at ' + repr(got[0]) if len(got) else ''}")
     future = xf.values[0][later][:steps]
     future = np.concatenate([future, np.repeat(future[-1:], horizon - steps, axis=0)])
-    if train_panel is not None:
+    if not with_history:
         return None, future
     n_history = int((~later).sum())
     history = xf.slice_rows([0], [n_history])

@@ -456,13 +456,13 @@ class NeuralForecaster(BaseForecaster):
         undone: ``[N, H, C_out]``, or ``[N, H, C_out, Q]`` for quantile models."""
         module = self.module_
         size = max(256, int(self.batch_size))
-        futures: list = [None] * len(torch.split(windows, size))
+        chunks = torch.split(windows, size)
+        futures: list = [None] * len(chunks)
         if x_future is not None:
             positions = [self.columns_.index(c) for c in self.future_columns_]
             scaled = self.scaler_.transform_columns(x_future, positions)
             futures = list(torch.split(torch.as_tensor(scaled, dtype=torch.float32), size))
-        out = torch.cat([module(chunk, future) for chunk, future in
-                         zip(torch.split(windows, size), futures)])
+        out = torch.cat([module(chunk, future) for chunk, future in zip(chunks, futures)])
         return unscale_forecasts(out, self.scaler_, self.target_positions_)
 
     def _predict(self, panel: Panel) -> list[np.ndarray]:

@@ -225,11 +225,15 @@ def test_backtest_on_a_csv(tmp_path, monkeypatch):
 def test_backtest_on_a_long_csv(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     long_frame().to_csv("stores.csv", index=False)
-    spec = spec_from_dict(backtest_config("stores.csv", id_col="store", time_col="day",
-                                          target="sales", tail=40))
+    config = backtest_config("stores.csv", id_col="store", time_col="day", target="sales",
+                             tail=40)
+    config["models"].append({"name": "snn", "model": "neural", "params": {"lookback": 8}})
+    spec = spec_from_dict(config)
     frame = spec.load_data()
     assert list(frame.columns) == ["unique_id", "ds", "y"] and len(frame) == 80
-    assert "target" not in spec._params("naive", "naive", {})
+    # long data holds one value column per series: the models get no target
+    assert spec.build_models(frame)["snn"].target is None
+    assert spec.build_models()["snn"].target == ["sales"]  # wide data keeps it
 
 
 @pytest.mark.parametrize(("dataset", "expected"), [

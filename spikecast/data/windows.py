@@ -495,7 +495,7 @@ class WindowDataModule(pl.LightningDataModule):
                     f"future_data has no column(s) {absent}; its columns: "
                     f"{list(frame.columns)}")
             frame = frame[columns]
-        _, block = split_future(frame, columns, self.panel, None, self.horizon, self.horizon,
+        _, block = split_future(frame, columns, self.panel, self.horizon, self.horizon,
                                 self.missing)
         scaled = self.scaler.transform_columns(block, self.future_positions)
         return torch.as_tensor(scaled, dtype=torch.float32)[None]

@@ -85,6 +85,11 @@ CONFIG_CONSTRAINTS: dict[str, list] = {
 }
 
 
+def _is_long(frame) -> bool:
+    """Whether ``frame`` is long data as :func:`spikecast.data.read_table` returns it."""
+    return list(frame.columns) == ["unique_id", "ds", "y"]
+
+
 @dataclass
 class BacktestSpec:
     """A checked backtest configuration (see the module docstring for the keys)."""
@@ -111,7 +116,6 @@ class BacktestSpec:
     seed: int | None = 0
     output_dir: str | None = None
     source: str = "<config>"
-    _long: bool = field(default=False, init=False, repr=False)  # load_data read a long file
 
     def load_data(self):
         """The dataset as a wide DataFrame: the configured columns, the last ``tail`` rows
@@ -137,24 +141,29 @@ class BacktestSpec:
         assert self.path is not None
         frame = read_table(self.path, time_col=self.time_col, id_col=self.id_col,
                            value_cols=self.columns or self.target, freq=self.freq)
-        self._long = list(frame.columns) == ["unique_id", "ds", "y"]
         if not self.tail:
             return frame
-        if self._long:
+        if _is_long(frame):
             return frame.groupby("unique_id", sort=False).tail(self.tail).reset_index(
                 drop=True)
         return frame.iloc[-self.tail:]
 
-    def build_models(self) -> dict:
-        """``{label: unfitted forecaster}`` with the common horizon, target and seed."""
-        return {label: build_model(kind, self._params(label, kind, params),
+    def build_models(self, data=None) -> dict:
+        """``{label: unfitted forecaster}`` with the common horizon, target and seed.
+
+        Args:
+            data: what :meth:`load_data` returned, if loaded: long data (one value column
+                per series) takes no ``target``.
+        """
+        long = data is not None and _is_long(data)
+        return {label: build_model(kind, self._params(label, kind, params, long),
                                    where=f"{self.source}: models[{label!r}]")
                 for label, (kind, params) in self.models.items()}
 
-    def _params(self, label: str, kind: str, params: dict) -> dict:
+    def _params(self, label: str, kind: str, params: dict, long: bool) -> dict:
         accepted = model_params(kind)
         params = {"horizon": self.horizon, **params}
-        if self.target and "target" in accepted and not self._long:
+        if self.target and "target" in accepted and not long:
             params.setdefault("target", self.target)
         elif self.target and self.columns and set(self.columns) != set(self.target):
             raise ConfigError(

@@ -85,7 +85,7 @@ def run_spec(spec: BacktestSpec, output_dir=None, *, progress: bool | None = Non
     """
     start = time.perf_counter()
     y = spec.load_data()
-    models = spec.build_models()
+    models = spec.build_models(y)
     with _torch_threads(threads):
         result = compare(models, y, metrics=spec.metrics, season_length=spec.season_length,
                          progress=progress, return_models=True, **spec.backtest_kwargs())
