@@ -8,6 +8,7 @@ import inspect
 import json
 import logging
 import os
+import re
 import tempfile
 import time
 import warnings
@@ -21,7 +22,6 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from sklearn.utils.validation import check_is_fitted
 
 from spikecast import __version__
-from spikecast.atomic import atomic_path
 from spikecast.base import BaseForecaster, ForecasterTags
 from spikecast.covariates import CALENDAR_FEATURES
 from spikecast.data.frames import MISSING_POLICIES, Panel
@@ -35,6 +35,14 @@ from spikecast.data.windows import (
     unscale_forecasts,
 )
 from spikecast.exceptions import DataValidationError, InvalidParameterError, ModelFileError
+from spikecast.model_file import (
+    decode_label,
+    encode_label,
+    index_from_json,
+    index_to_json,
+    read_model_file,
+    write_model_file,
+)
 from spikecast.models import READOUTS, ForecastModule, architectures, build_loss
 from spikecast.models.encodings import ENCODINGS
 from spikecast.models.losses import LOSSES
@@ -46,7 +54,15 @@ from spikecast.models.module import (
     OPTIMIZERS,
     SCHEDULERS,
 )
-from spikecast.validation import Check, Integral, Interval, Options, Real, Registered
+from spikecast.validation import (
+    Check,
+    Integral,
+    Interval,
+    Options,
+    Real,
+    Registered,
+    to_builtin,
+)
 
 __all__ = ["NeuralForecaster"]
 
@@ -281,6 +297,7 @@ class NeuralForecaster(BaseForecaster):
                 build_loss(self.loss, self.quantiles)
         except ValueError as err:  # the message lists the valid neurons / levels
             raise InvalidParameterError(str(err)) from err
+        _check_trainer_kwargs(self.trainer_kwargs)
         if not self.neuron_params:
             return
         if neuron not in neurons.NEURONS:
@@ -347,7 +364,9 @@ class NeuralForecaster(BaseForecaster):
         )
 
     def _build_module(self, n_columns: int) -> ForecastModule:
-        kwargs = {name: getattr(self, name) for name in _MODULE_ARGS}
+        # plain Python values: Lightning stores them in checkpoints that fit reloads with
+        # weights_only=True, which refuses NumPy scalars
+        kwargs = {name: to_builtin(getattr(self, name)) for name in _MODULE_ARGS}
         try:
             return ForecastModule(
                 input_size=n_columns, target_positions=self.target_positions_,
@@ -358,9 +377,16 @@ class NeuralForecaster(BaseForecaster):
 
     def _fit(self, panel: Panel, ckpt_path: str | None = None) -> None:
         """Seed, build the data and the network, train with a Lightning ``Trainer`` and
-        keep the best weights."""
-        if self.random_state is not None:
-            pl.seed_everything(int(self.random_state), workers=True, verbose=False)
+        keep the best weights; the global random state is restored afterwards, so that a
+        fit does not change what the caller's own random draws give."""
+        _check_ckpt_path(ckpt_path)
+        with _restored_global_rng():
+            if self.random_state is not None:
+                pl.seed_everything(int(self.random_state), workers=True, verbose=False)
+            self._train(panel, ckpt_path)
+
+    def _train(self, panel: Panel, ckpt_path: str | None) -> None:
+        """Build the data and the network, train, and keep the best weights."""
         datamodule = self._data_module(panel)
         datamodule.setup()
         has_val = datamodule.num_windows("val") > 0
@@ -371,7 +397,9 @@ class NeuralForecaster(BaseForecaster):
             trainer = self._trainer(ckpt_dir, best, has_val)
             start = time.perf_counter()
             with _quiet_lightning(bool(self.verbose)):
-                trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+                # weights_only whatever torch's default: a checkpoint never runs code
+                trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path,
+                            weights_only=True)
             self.fit_time_s_ = time.perf_counter() - start
             _restore_best(trainer, module, best)
             self.best_val_loss_ = (float(best.best_model_score)
@@ -383,8 +411,13 @@ class NeuralForecaster(BaseForecaster):
 
     def _checkpoint_dir(self, stack: contextlib.ExitStack, ckpt_path: str | None
                         ) -> tuple[str, str | None]:
-        """Where checkpoints go (``checkpoint_dir`` or a temporary directory that ``stack``
-        removes) and the checkpoint to resume from (``"last"`` resolved in it)."""
+        """Where checkpoints go and the checkpoint to resume from (``"last"`` resolved).
+
+        Without ``checkpoint_dir``: a temporary directory that ``stack`` removes. With it: a
+        fresh ``fit-*`` subdirectory of it for this fit alone (kept, and named by
+        ``checkpoint_path_``), so that fits sharing a ``checkpoint_dir`` never restore each
+        other's ``best.ckpt``; ``"last"`` is the ``last.ckpt`` of its newest subdirectory.
+        """
         if self.checkpoint_dir is None:
             if ckpt_path == "last":
                 raise DataValidationError(
@@ -393,14 +426,12 @@ class NeuralForecaster(BaseForecaster):
                 )
             return stack.enter_context(tempfile.TemporaryDirectory(prefix="spikecast-")), \
                 ckpt_path
-        ckpt_dir = str(self.checkpoint_dir)
+        root = Path(self.checkpoint_dir)
         if ckpt_path == "last":
-            ckpt_path = os.path.join(ckpt_dir, "last.ckpt")
-            if not os.path.exists(ckpt_path):
-                raise DataValidationError(
-                    f"no checkpoint to resume from: {ckpt_path} does not exist"
-                )
-        return ckpt_dir, ckpt_path
+            ckpt_path = _last_checkpoint(root)
+        root.mkdir(parents=True, exist_ok=True)
+        self.checkpoint_path_ = tempfile.mkdtemp(prefix="fit-", dir=root)
+        return self.checkpoint_path_, ckpt_path
 
     @staticmethod
     def _best_checkpoint(ckpt_dir: str) -> ModelCheckpoint:
@@ -422,7 +453,7 @@ class NeuralForecaster(BaseForecaster):
             callbacks.append(EarlyStopping(monitor="val_loss", mode="min",
                                            patience=int(self.early_stopping_patience)))
         kwargs = dict(self.trainer_kwargs or {})
-        callbacks += list(kwargs.pop("callbacks", []))
+        callbacks += list(kwargs.pop("callbacks", None) or [])
         kwargs.setdefault("logger", False)
         kwargs.setdefault("enable_progress_bar", bool(self.verbose))
         kwargs.setdefault("enable_model_summary", bool(self.verbose))
@@ -549,30 +580,30 @@ class NeuralForecaster(BaseForecaster):
     def save(self, path) -> None:
         """Save the fitted model to one safetensors file (weights + JSON metadata).
 
-        The write is atomic (temporary file, then rename); loading never unpickles.
-        """
-        from safetensors.torch import save_file
+        The write is atomic (temporary file, then rename) and keeps an existing file's mode
+        and a symbolic link; loading never unpickles. ``checkpoint_dir`` and
+        ``trainer_kwargs`` (callbacks, loggers: where a fit writes) are not part of the
+        model and are not saved.
 
+        Raises:
+            ModelFileError: a parameter or label (series name, id, column) that cannot be
+                stored (named).
+            OSError: the file cannot be written (a full disk: ``errno.ENOSPC``).
+        """
         check_is_fitted(self, "module_")
-        params = self.get_params()
-        params["encoder"] = architectures.encoder_name(self.encoder)  # a class by its path
-        try:
-            json.dumps(params)
-        except TypeError:
-            params["trainer_kwargs"] = None  # callbacks/loggers are not part of the model
         history = self.train_panel_.last_rows(int(self.lookback))
         meta = {
             "format": _FORMAT,
             "format_version": _FORMAT_VERSION,
             "spikecast_version": __version__,
-            "params": params,
-            "columns": self.columns_,
-            "target_columns": self.target_columns_,
-            "future_columns": self.future_columns_,
+            "params": self._savable_params(),
+            "columns": [encode_label(c) for c in self.columns_],
+            "target_columns": [encode_label(c) for c in self.target_columns_],
+            "future_columns": [encode_label(c) for c in self.future_columns_],
             "input_kind": self.input_kind_,
-            "series_name": history.name,
-            "ids": history.ids,
-            "index": [_index_to_json(ix, f) for ix, f in zip(history.indexes, history.freqs)],
+            "series_name": encode_label(history.name),
+            "ids": [encode_label(i) for i in history.ids],
+            "index": [index_to_json(ix, f) for ix, f in zip(history.indexes, history.freqs)],
             "scaler_mean": self.scaler_.mean_.tolist(),
             "scaler_std": self.scaler_.scale_.tolist(),
             "best_val_loss": self.best_val_loss_,
@@ -583,50 +614,45 @@ class NeuralForecaster(BaseForecaster):
                    for k, v in self.module_.state_dict().items()}
         for i, v in enumerate(history.values):
             tensors[f"history.{i}"] = torch.as_tensor(np.ascontiguousarray(v))
-        path = Path(path)
-        with atomic_path(path) as tmp:
-            save_file(tensors, str(tmp), metadata={"spikecast": json.dumps(meta)})
+        write_model_file(path, meta, tensors)
+
+    def _savable_params(self) -> dict:
+        """The constructor parameters as JSON values (NumPy scalars as Python numbers, the
+        encoder class by its path), without where-to-write settings."""
+        params = to_builtin(self.get_params())
+        params["encoder"] = architectures.encoder_name(self.encoder)
+        for name in _NOT_SAVED:
+            params[name] = None
+        if not isinstance(params["accelerator"], str):  # an Accelerator instance
+            params["accelerator"] = "auto"
+        for name, value in params.items():
+            try:
+                json.dumps(value)
+            except (TypeError, ValueError) as err:
+                raise ModelFileError(f"cannot save parameter {name}={value!r}: {err}") from err
+        return params
 
     @classmethod
     def load(cls, path) -> NeuralForecaster:
-        """Load a model written by :meth:`save`; predictions are identical."""
-        from safetensors import SafetensorError
-        from safetensors.torch import safe_open
+        """Load a model written by :meth:`save`; predictions are identical.
 
-        path = Path(path)
-        if not path.is_file():
-            raise ModelFileError(f"model file {path} does not exist")
-        try:
-            with safe_open(str(path), framework="pt") as f:
-                raw = (f.metadata() or {}).get("spikecast")
-                tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
-        except (SafetensorError, OSError, ValueError) as err:
-            raise ModelFileError(
-                f"{path} is not a readable spikecast model file (truncated or corrupt?): {err}"
-            ) from err
-        if raw is None:
-            raise ModelFileError(f"{path} has no spikecast metadata (not a model file "
-                                 "written by NeuralForecaster.save)")
-        try:
-            meta = json.loads(raw)
-            if meta["format"] != _FORMAT:  # not an assert: python -O would skip it
-                raise ValueError("not a NeuralForecaster file")
-        except Exception as err:
-            raise ModelFileError(f"{path} has no valid spikecast metadata: {err}") from err
-        if meta["format_version"] > _FORMAT_VERSION:
-            raise ModelFileError(
-                f"{path} was written by a newer spikecast (format {meta['format_version']})"
-            )
-        if meta["format_version"] < _FORMAT_VERSION:
-            raise ModelFileError(
-                f"{path} was written by spikecast {meta.get('spikecast_version')} (format "
-                f"{meta['format_version']}), whose encoders were neuron names and whose "
-                "networks had no calibrated units; refit it, with e.g. encoder='stack', "
-                f"neuron={meta['params'].get('encoder')!r}"
-            )
+        The stored parameters are checked against the same constraints as ``fit`` and
+        against upper bounds (:data:`LOAD_LIMITS`), and the stored weights against the
+        architecture's, before any network is built; the loaded model holds copies of
+        its weights and history (the file can be removed or replaced afterwards).
+
+        Raises:
+            ModelFileError: not a regular readable model file, written by another format,
+                or with parameters, history or weights that do not fit together.
+        """
+        meta, tensors = read_model_file(path)
+        _check_format(path, meta)
         try:
             return cls._restore(meta, tensors)
-        except (KeyError, IndexError, TypeError, ValueError, RuntimeError) as err:
+        except ModelFileError as err:
+            raise ModelFileError(f"{path}: {err}") from err
+        except (InvalidParameterError, KeyError, IndexError, TypeError, ValueError,
+                RuntimeError) as err:
             # a file whose metadata or tensors were edited: never a deep traceback
             raise ModelFileError(
                 f"{path}: the stored parameters, history or weights do not match the architecture "
@@ -636,29 +662,112 @@ class NeuralForecaster(BaseForecaster):
     @classmethod
     def _restore(cls, meta: dict, tensors: dict) -> NeuralForecaster:
         """Rebuild a fitted forecaster from the metadata and tensors of a model file."""
-        self = cls(**meta["params"])
-        self.columns_ = meta["columns"]
-        self.target_columns_ = meta["target_columns"]
+        params = dict(meta["params"])
+        params.update({name: None for name in _NOT_SAVED})  # never from a file
+        self = cls(**params)
+        self.validate_params()
+        _check_load_limits(self)
+        self.columns_ = [decode_label(c) for c in meta["columns"]]
+        self.target_columns_ = [decode_label(c) for c in meta["target_columns"]]
+        self.future_columns_ = [decode_label(c) for c in meta.get("future_columns", [])]
         self.target_positions_ = [self.columns_.index(t) for t in self.target_columns_]
         self.covariate_columns_ = [c for c in self.columns_ if c not in self.target_columns_]
-        self.future_columns_ = list(meta.get("future_columns", []))
         self.input_kind_ = meta["input_kind"]
-        self.n_series_ = len(meta["ids"])
-        self.scaler_ = StandardScaler.from_statistics(meta["scaler_mean"], meta["scaler_std"])
+        ids = [decode_label(i) for i in meta["ids"]]
+        self.n_series_ = len(ids)
+        self.scaler_ = _stored_scaler(meta, len(self.columns_))
         self.best_val_loss_ = meta["best_val_loss"]
         self.n_epochs_ = meta["n_epochs"]
         self.fit_time_s_ = meta["fit_time_s"]
-        indexes, freqs = zip(*(_index_from_json(d) for d in meta["index"]))
+        indexes, freqs = zip(*(index_from_json(d) for d in meta["index"]))
         self.train_panel_ = Panel(
-            values=[tensors[f"history.{i}"].numpy() for i in range(self.n_series_)],
-            indexes=list(indexes), ids=meta["ids"], columns=self.columns_,
-            kind=self.input_kind_, name=meta["series_name"], freqs=list(freqs),
+            values=_stored_history(tensors, self.n_series_, int(self.lookback),
+                                   len(self.columns_)),
+            indexes=list(indexes), ids=ids, columns=self.columns_,
+            kind=self.input_kind_, name=decode_label(meta["series_name"]), freqs=list(freqs),
         )
-        module = self._build_module(len(self.columns_))
         state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-        module.load_state_dict(state)
-        self.module_ = module.eval()
+        self.module_ = self._module_for(state)
         return self
+
+    def _module_for(self, state: dict) -> ForecastModule:
+        """A network with the weights ``state``, built only after a weightless (meta
+        device) copy showed that the shapes match: a tampered size never allocates."""
+        with torch.device("meta"):
+            shapes = {k: tuple(v.shape) for k, v in
+                      self._build_module(len(self.columns_)).state_dict().items()}
+        stored = {k: tuple(v.shape) for k, v in state.items()}
+        if shapes != stored:
+            wrong = sorted(set(shapes.items()) ^ set(stored.items()))[:3]
+            raise ModelFileError(f"the stored weights do not match the architecture of the "
+                                 "stored parameters "
+                                 f"(first differences: {wrong})")
+        module = self._build_module(len(self.columns_))
+        module.load_state_dict(state)
+        return module.eval()
+
+
+# Where a fit writes: never saved to, or restored from, a model file.
+_NOT_SAVED = ("checkpoint_dir", "trainer_kwargs")
+
+#: Upper bounds on a loaded model's sizes (``fit`` has none); a file beyond them was
+#: edited, and would ask for more memory or time than any real forecasting network.
+LOAD_LIMITS = {"lookback": 100_000, "horizon": 100_000, "hidden_size": 16_384,
+               "num_layers": 64, "spike_steps": 64, "readout_size": 16_384,
+               "batch_size": 65_536}
+
+
+def _check_load_limits(model: NeuralForecaster) -> None:
+    for name, limit in LOAD_LIMITS.items():
+        value = getattr(model, name)
+        if value is not None and value > limit:
+            raise ModelFileError(f"stored parameter {name}={value} is above the {limit} a "
+                                 "model file may have")
+
+
+def _check_format(path, meta: dict) -> None:
+    """The file is a NeuralForecaster file of the current format version."""
+    version = meta.get("format_version")
+    if meta.get("format") != _FORMAT or type(version) is not int:
+        raise ModelFileError(f"{path} has no valid spikecast metadata (format "
+                             f"{meta.get('format')!r}, version {version!r}; not a "
+                             "NeuralForecaster file)")
+    if version > _FORMAT_VERSION:
+        raise ModelFileError(f"{path} was written by a newer spikecast (format {version})")
+    if version < _FORMAT_VERSION:
+        stored = meta.get("params")
+        params: dict = stored if isinstance(stored, dict) else {}
+        raise ModelFileError(
+            f"{path} was written by spikecast {meta.get('spikecast_version')} (format "
+            f"{version}), whose encoders were neuron names and whose networks had no "
+            "calibrated units; refit it, with e.g. encoder='stack', "
+            f"neuron={params.get('encoder')!r}"
+        )
+
+
+def _stored_scaler(meta: dict, n_columns: int) -> StandardScaler:
+    """The column statistics: one finite mean and one finite positive scale per column."""
+    mean = np.asarray(meta["scaler_mean"], dtype=float)
+    std = np.asarray(meta["scaler_std"], dtype=float)
+    if mean.shape != (n_columns,) or std.shape != (n_columns,):
+        raise ModelFileError(f"the stored scaler has {mean.shape} means and {std.shape} "
+                             f"scales for {n_columns} columns")
+    if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
+        raise ModelFileError("the stored scaler has a non-finite mean or a scale <= 0")
+    return StandardScaler.from_statistics(mean.tolist(), std.tolist())
+
+
+def _stored_history(tensors: dict, n_series: int, lookback: int, n_columns: int
+                    ) -> list[np.ndarray]:
+    """The last ``lookback`` rows of every training series, ``[lookback, n_columns]``."""
+    values = []
+    for i in range(n_series):
+        v = tensors[f"history.{i}"].numpy()
+        if v.shape != (lookback, n_columns):
+            raise ModelFileError(f"stored history.{i} has shape {v.shape}, not "
+                                 f"(lookback, columns) = {(lookback, n_columns)}")
+        values.append(v)
+    return values
 
 
 def _restore_best(trainer: pl.Trainer, module: ForecastModule,
@@ -674,18 +783,79 @@ def _restore_best(trainer: pl.Trainer, module: ForecastModule,
     trainer.strategy.barrier()  # rank 0 must not delete its directory before others read
 
 
-def _index_to_json(index: pd.Index, freq) -> dict:
-    if isinstance(index, pd.DatetimeIndex):
-        return {"type": "datetime", "values": [t.isoformat() for t in index],
-                "tz": str(index.tz) if index.tz is not None else None,
-                "freq": freq.freqstr if freq is not None else None, "name": index.name}
-    return {"type": "int", "values": [int(v) for v in index],
-            "freq": int(freq) if freq is not None else None, "name": index.name}
+def _last_checkpoint(root: Path) -> str:
+    """The ``last.ckpt`` of the newest fit under ``checkpoint_dir`` (or, from spikecast
+    0.1, directly in it)."""
+    found = sorted(root.glob("fit-*/last.ckpt"), key=lambda p: p.stat().st_mtime)
+    if not found and (root / "last.ckpt").is_file():
+        found = [root / "last.ckpt"]
+    if not found:
+        raise DataValidationError(f"no checkpoint to resume from: no last.ckpt in {root} "
+                                  "or its fit-* subdirectories")
+    return str(found[-1])
 
 
-def _index_from_json(d: dict):
-    if d["type"] == "datetime":
-        index = pd.DatetimeIndex(pd.to_datetime(d["values"]), name=d["name"])
-        freq = pd.tseries.frequencies.to_offset(d["freq"]) if d["freq"] else None
-        return index, freq
-    return pd.Index(d["values"], dtype="int64", name=d["name"]), d["freq"]
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def _check_ckpt_path(ckpt_path) -> None:
+    """Only local checkpoint files: Lightning downloads a URL and unpickles it (any code)."""
+    if ckpt_path is None or ckpt_path == "last":
+        return
+    if not isinstance(ckpt_path, (str, os.PathLike)):
+        raise InvalidParameterError(f"ckpt_path must be a path or 'last', got {ckpt_path!r}")
+    if _URL.match(os.fspath(ckpt_path)):
+        raise InvalidParameterError(
+            f"ckpt_path={os.fspath(ckpt_path)!r} is a URL; spikecast resumes only from local "
+            "checkpoint files (download it yourself, check it, and pass its path)")
+    if not Path(ckpt_path).is_file():
+        raise DataValidationError(f"no checkpoint to resume from: {ckpt_path} is not a file")
+
+
+# Lightning Trainer arguments that the estimator's own parameters set.
+_TRAINER_OWNED = {"max_epochs": "max_epochs", "default_root_dir": "checkpoint_dir",
+                  "accelerator": "accelerator", "devices": "devices",
+                  "enable_checkpointing": None}
+
+
+def _check_trainer_kwargs(trainer_kwargs: dict | None) -> None:
+    """``trainer_kwargs`` are Trainer arguments that spikecast does not set itself."""
+    if not trainer_kwargs:
+        return
+    accepted = inspect.signature(pl.Trainer.__init__).parameters
+    for key, value in trainer_kwargs.items():
+        if key in _TRAINER_OWNED:
+            own = _TRAINER_OWNED[key]
+            raise InvalidParameterError(
+                f"trainer_kwargs[{key!r}]: " + (f"set NeuralForecaster({own}=...) instead" if own
+                else "fit needs checkpoints to restore the best weights; leave it out"))
+        if key not in accepted or key == "self":
+            raise InvalidParameterError(
+                f"trainer_kwargs[{key!r}] is not an argument of lightning.pytorch.Trainer")
+        if key == "callbacks" and not isinstance(value, (list, tuple, type(None))):
+            raise InvalidParameterError(
+                f"trainer_kwargs['callbacks'] must be a list of callbacks, got {value!r}")
+
+
+@contextlib.contextmanager
+def _restored_global_rng():
+    """Restore Python's, NumPy's and torch's global random state and Lightning's seed
+    variables after the block (``seed_everything`` sets them all)."""
+    import random
+
+    # the legacy global NumPy state is what seed_everything changes (NPY002 is about new code
+    # drawing from it)
+    states = (random.getstate(), np.random.get_state(),  # noqa: NPY002
+              torch.random.get_rng_state())
+    env = {k: os.environ.get(k) for k in ("PL_GLOBAL_SEED", "PL_SEED_WORKERS")}
+    try:
+        yield
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])  # noqa: NPY002
+        torch.random.set_rng_state(states[2])
+        for key, value in env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -44,7 +44,7 @@ from spikecast.exceptions import InvalidParameterError
 
 __all__ = [
     "Constraint", "Interval", "Options", "Check", "Registered", "Integral", "Real",
-    "declared_constraints", "validate_params",
+    "declared_constraints", "validate_params", "to_builtin",
 ]
 
 _CLOSED = ("both", "left", "right", "neither")
@@ -341,3 +341,22 @@ def validate_params(params, constraints: Mapping[str, list] | None = None, *,
         message = _failure(name, value, [_as_constraint(c) for c in declared])
         if message is not None:
             raise InvalidParameterError(f"{where}: {message}" if where else message)
+
+
+def to_builtin(value):
+    """``value`` with NumPy scalars and arrays replaced by Python numbers and lists, inside
+    dicts, lists and tuples too.
+
+    Parameters accept ``np.int64(96)`` where they accept ``96``; what is stored from them
+    (Lightning hyperparameters in checkpoints, model-file metadata) must be plain Python, or
+    ``torch.load(weights_only=True)`` and JSON refuse it.
+    """
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {k: to_builtin(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_builtin(v) for v in value)
+    return value

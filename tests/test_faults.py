@@ -68,7 +68,8 @@ def test_sigkilled_run_resumes_to_the_same_result(tmp_path, etth1_small, encoder
                   resume="0")
     assert killed.returncode == -signal.SIGKILL
     assert not (tmp_path / "killed" / "forecast.npy").exists()
-    assert (tmp_path / "killed" / "last.ckpt").exists()
+    # each fit writes into its own fit-* subdirectory of checkpoint_dir
+    assert len(list((tmp_path / "killed").glob("fit-*/last.ckpt"))) == 1
 
     resumed = _run(tmp_path, encoder, tmp_path / "killed", kill_at=-1, resume="1")
     assert resumed.returncode == 0, resumed.stderr[-2000:]

@@ -108,7 +108,8 @@ class Panel:
         list of them); ``None`` selects ``default`` (all columns when not given).
 
         Raises:
-            DataValidationError: a name that is not a column, or an empty selection.
+            DataValidationError: a name that is not a column, a repeated name, or an empty
+                selection.
         """
         if target is None:
             return list(self.columns if default is None else default)
@@ -121,6 +122,9 @@ class Panel:
             )
         if not names:
             raise DataValidationError("target selects no column")
+        repeated = sorted({t for t in names if names.count(t) > 1})
+        if repeated:  # a column forecast twice would be weighted twice in the loss
+            raise DataValidationError(f"target names column(s) {repeated} more than once")
         return names
 
     def last_rows(self, n_rows: int) -> Panel:
