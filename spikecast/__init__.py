@@ -19,6 +19,8 @@ _LAZY = {
     "NeuralForecaster": "spikecast.forecaster",
     "load_dataset": "spikecast.data.datasets",
     "list_datasets": "spikecast.data.datasets",
+    "to_darts": "spikecast.data.darts",  # Darts itself loads inside the functions
+    "from_darts": "spikecast.data.darts",
 }
 
 

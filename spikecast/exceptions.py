@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SpikecastError", "InvalidParameterError", "DataValidationError", "ConfigError",
     "ModelFileError", "ModelError", "NotFittedError", "DatasetNotFoundError", "CardError",
-    "DownloadError", "ChecksumMismatchError",
+    "DownloadError", "ChecksumMismatchError", "OptionalDependencyError",
     "SpikecastWarning", "ModelWarning", "BacktestWarning", "DataWarning",
 ]
 
@@ -104,6 +104,16 @@ class ChecksumMismatchError(SpikecastError, ValueError):
         self.path = Path(path)
         self.expected = expected
         self.actual = actual
+
+
+class OptionalDependencyError(SpikecastError, ImportError):
+    """A feature needs an optional package that is not installed (Darts for
+    :mod:`spikecast.data.darts`); the message names the package and the ``pip install`` line
+    that adds it. ``package`` is the package's name (also ImportError's ``name``)."""
+
+    def __init__(self, message: str, *, package: str):
+        super().__init__(message, name=package)
+        self.package = package
 
 
 # --------------------------------------------------------------------------- warnings
