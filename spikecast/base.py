@@ -21,10 +21,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from spikecast.covariates import append_columns, split_future, with_calendar
+from spikecast.covariates import (
+    append_columns,
+    append_static,
+    split_future,
+    static_table,
+    with_calendar,
+)
 from spikecast.data.frames import Panel, format_forecasts, future_index, to_panel
 from spikecast.exceptions import DataValidationError, InvalidParameterError
 from spikecast.validation import Integral, Interval, declared_constraints, validate_params
@@ -46,10 +53,13 @@ class ForecasterTags:
         reports_costs: has ``efficiency()`` (parameters, firing rates, estimated energy).
         supports_future_covariates: uses known-future covariates (``X_future`` in ``fit``,
             ``predict``, ``historical_forecasts`` and ``backtest``).
+        supports_static_covariates: uses static covariates of long data (``X_static`` in
+            ``fit``, ``predict`` and ``backtest``).
     """
 
     supports_covariates: bool = False
     supports_future_covariates: bool = False
+    supports_static_covariates: bool = False
     supports_quantiles: bool = False
     batched_history: bool = False
     reports_costs: bool = False
@@ -204,7 +214,7 @@ class BaseForecaster(BaseEstimator):
         return append_columns(panel, X, "X", getattr(self, "missing", "raise")), n_y
 
     # ----------------------------------------------------------------- public API
-    def fit(self, y, X=None, X_future=None, **fit_params):
+    def fit(self, y, X=None, X_future=None, X_static=None, **fit_params):
         """Fit the model on ``y`` (and past covariates ``X``, aligned with ``y``).
 
         Args:
@@ -215,6 +225,11 @@ class BaseForecaster(BaseEstimator):
                 forms only): values known for the forecast period too (calendar features,
                 planned values); ``predict`` then needs them for the horizon. Only models
                 with the tag ``supports_future_covariates`` take them.
+            X_static: optional static covariates of long data: a DataFrame with a
+                ``unique_id`` column (or index) and one numeric column per static variable,
+                one row per series (neuralforecast's ``static_df``). They are kept
+                (``static_``), so ``predict`` needs them again only for new series. Only
+                models with the tag ``supports_static_covariates`` take them.
             **fit_params: passed to the subclass's training (e.g. ``ckpt_path``).
 
         Returns:
@@ -226,7 +241,12 @@ class BaseForecaster(BaseEstimator):
                 f"X_future: {type(self).__name__} does not use known-future covariates; "
                 "leave X_future out (or use a model whose tags say "
                 "supports_future_covariates, e.g. NeuralForecaster)")
+        self._check_static_support(X_static)
         panel, n_y = self._to_panel_width(y, X, self._min_train_length())
+        self.static_ = None if X_static is None else static_table(X_static)
+        panel = self._with_static(panel, None)
+        self.static_columns_ = list(panel.columns[-self.static_.shape[1]:]) \
+            if self.static_ is not None else []
         n_past = panel.n_columns
         if getattr(self, "calendar", None):
             X_future = with_calendar(X_future, panel.indexes[0], self.calendar)
@@ -251,7 +271,8 @@ class BaseForecaster(BaseEstimator):
         self._fit(panel, **fit_params)
         return self
 
-    def predict(self, y=None, X=None, horizon: int | None = None, X_future=None):
+    def predict(self, y=None, X=None, horizon: int | None = None, X_future=None,
+                X_static=None):
         """Forecast ``horizon`` steps after the end of ``y`` (default: the training data).
 
         The model is not refitted: ``y`` only supplies the recent history. Forecasts come back
@@ -265,6 +286,9 @@ class BaseForecaster(BaseEstimator):
             X_future: for a model fitted with known-future covariates: their values for the
                 forecast period, indexed by the time stamps after the history (rows for the
                 history itself may come first; with ``y`` given they must).
+            X_static: for a model fitted with static covariates and a ``y`` with series
+                not seen in ``fit``: their static covariates (as in ``fit``; rows for the
+                series seen in ``fit`` replace the kept ones).
 
         Raises:
             InvalidParameterError: ``horizon`` is not a positive integer or exceeds the
@@ -273,12 +297,12 @@ class BaseForecaster(BaseEstimator):
         """
         check_is_fitted(self, "train_panel_")
         steps = self._steps(horizon)
-        panel, future = self._prediction_inputs(y, X, X_future, steps)
+        panel, future = self._prediction_inputs(y, X, X_future, steps, X_static)
         predicted = (self._predict(panel) if future is None
                      else self._forecast_future_panels([panel], [future[None]])[0][0])
         return self._format(panel, [f[:steps] for f in predicted], steps)
 
-    def _prediction_inputs(self, y, X, X_future, steps: int
+    def _prediction_inputs(self, y, X, X_future, steps: int, X_static=None
                            ) -> tuple[Panel, np.ndarray | None]:
         """The history panel and, for a model with known-future covariates, their values
         over the forecast period ``[horizon, F]`` (rows beyond ``steps`` repeat the last)."""
@@ -288,7 +312,7 @@ class BaseForecaster(BaseEstimator):
                 raise DataValidationError(
                     f"X_future: this {type(self).__name__} was fitted without known-future "
                     "covariates; leave X_future out or refit with it")
-            return self._prediction_panel(y, X), None
+            return self._prediction_panel(y, X, X_static=X_static), None
         missing = getattr(self, "missing", "raise")
         # y validated once here; the steps below get the panel
         past = self.train_panel_ if y is None else to_panel(y, missing=missing, what="y")
@@ -296,8 +320,8 @@ class BaseForecaster(BaseEstimator):
             X_future = self._calendar_inputs(X_future, past, y is not None, steps)
         history, future = split_future(X_future, future_columns, past, steps,
                                        int(self.horizon), missing, with_history=y is not None)
-        panel = self._prediction_panel(y, X) if y is None else self._prediction_panel(
-            past, X, history)
+        panel = self._prediction_panel(y, X, X_static=X_static) if y is None else \
+            self._prediction_panel(past, X, history, X_static)
         return panel, future
 
     def _calendar_inputs(self, X_future, past: Panel, with_history: bool, steps: int):
@@ -323,8 +347,8 @@ class BaseForecaster(BaseEstimator):
                 f"fitted for; pass horizon <= {fitted} or refit with horizon={horizon}")
         return int(horizon)
 
-    def historical_forecasts(self, y, ends, *, starts=None, X=None, X_future=None
-                             ) -> HistoricalForecasts:
+    def historical_forecasts(self, y, ends, *, starts=None, X=None, X_future=None,
+                             X_static=None) -> HistoricalForecasts:
         """Forecasts after many cutoffs of ``y`` with this fitted model, without refitting.
 
         As Darts' optimised historical forecasts: one call forecasts every cutoff, in
@@ -342,6 +366,7 @@ class BaseForecaster(BaseEstimator):
             X_future: known-future covariates with the same index as ``y``, for a model
                 fitted with them; every cutoff's forecast reads their values over the
                 ``horizon`` rows after it, which must exist.
+            X_static: static covariates of series not seen in ``fit`` (as in ``predict``).
 
         Returns:
             A :class:`HistoricalForecasts`.
@@ -359,7 +384,7 @@ class BaseForecaster(BaseEstimator):
             raise DataValidationError(
                 "X_future: pass it exactly when the model was fitted with known-future "
                 f"covariates (it was fitted with {future_columns or 'none'})")
-        panel = self._prediction_panel(y, X, X_future)
+        panel = self._prediction_panel(y, X, X_future, X_static)
         ends_, starts_ = _row_ranges(panel, ends, starts, self.min_predict_length())
         histories = [panel.slice_rows(lo, hi) for lo, hi in zip(starts_, ends_)]
         if not future_columns:
@@ -371,12 +396,15 @@ class BaseForecaster(BaseEstimator):
                                    targets=list(self.target_columns_))
 
     # ----------------------------------------------------------------- helpers
-    def _prediction_panel(self, y, X, X_future_history=None) -> Panel:
+    def _prediction_panel(self, y, X, X_future_history=None, X_static=None) -> Panel:
         if y is None:
-            if X is not None:
-                raise DataValidationError("pass y together with X at predict time")
+            if X is not None or X_static is not None:
+                raise DataValidationError("pass y together with X or X_static at predict "
+                                          "time")
             return self.train_panel_
+        self._check_static_support(X_static)
         panel = self._to_panel(y, X, self._min_predict_length(), stage="predict")
+        panel = self._with_static(panel, X_static)
         if X_future_history is not None:
             panel = append_columns(panel, X_future_history, "X_future",
                                    getattr(self, "missing", "raise"))
@@ -402,6 +430,30 @@ class BaseForecaster(BaseEstimator):
                 f"{self.columns_}; pass the same columns (and X) as in fit"
             )
         return panel
+
+    def _check_static_support(self, X_static) -> None:
+        if X_static is not None and not get_tags(self).supports_static_covariates:
+            raise DataValidationError(
+                f"X_static: {type(self).__name__} does not use static covariates; leave "
+                "X_static out (or use a model whose tags say supports_static_covariates, "
+                "e.g. NeuralForecaster)")
+
+    def _with_static(self, panel: Panel, X_static) -> Panel:
+        """``panel`` with the static covariates of its series appended: rows of
+        ``X_static`` first, then those kept from ``fit`` (``static_``)."""
+        kept = getattr(self, "static_", None)
+        if X_static is None and kept is None:
+            return panel
+        if kept is None:
+            raise DataValidationError(f"X_static: this {type(self).__name__} was fitted "
+                                      "without static covariates; leave X_static out")
+        table = kept if X_static is None else static_table(X_static)
+        if X_static is not None:
+            if list(table.columns) != list(kept.columns):
+                raise DataValidationError(f"X_static must have the columns seen in fit "
+                                          f"{list(kept.columns)}; got {list(table.columns)}")
+            table = pd.concat([table, kept[~kept.index.isin(table.index)]])
+        return append_static(panel, table)
 
     def _format(self, panel: Panel, forecasts: list[np.ndarray], steps: int | None = None):
         steps = int(self.horizon) if steps is None else steps

@@ -1,4 +1,5 @@
-"""Covariates next to the target series: past covariates ``X`` and known-future ``X_future``.
+"""Covariates next to the target series: past covariates ``X``, known-future ``X_future``
+and static ``X_static``.
 
 Both are wide data with the index of ``y``; their columns are appended after ``y``'s
 (:func:`append_columns`). Known-future covariates (calendar features, planned load, prices
@@ -6,6 +7,11 @@ set in advance: Darts' ``future_covariates``, neuralforecast's ``futr_exog``) ar
 for the forecast period, so ``predict`` takes their values after the end of the history
 (:func:`split_future`), as neuralforecast's ``futr_df`` does. The name ``X_future`` follows
 this package's ``X`` for past covariates (and sktime's exogenous ``X``).
+
+Static covariates (``X_static``: neuralforecast's ``static_df``, Darts' static covariates)
+are one row of numbers per series of long data; they are appended to every row of their
+series as constant columns (:func:`append_static`), and the model reads them from the last
+row of a window.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from spikecast.data.frames import Panel, future_index, to_panel
 from spikecast.exceptions import DataValidationError
 
 __all__ = ["CALENDAR_FEATURES", "append_columns", "calendar_features", "with_calendar",
-           "split_future"]
+           "split_future", "static_table", "append_static"]
 
 #: calendar features by name, with the period of their cyclic (sine, cosine) encoding
 CALENDAR_FEATURES: dict[str, int] = {
@@ -156,3 +162,67 @@ def with_calendar(X_future, index: pd.Index, features) -> pd.DataFrame:
     if clash:
         raise DataValidationError(f"X_future already has calendar column(s) {clash}")
     return pd.concat([frame, calendar], axis=1)
+
+
+def static_table(X_static, what: str = "X_static") -> pd.DataFrame:
+    """Static covariates as a numeric table indexed by series id (``unique_id``).
+
+    ``X_static`` is neuralforecast's ``static_df``: one row per series, with the id in a
+    ``unique_id`` column (or as the index) and one numeric column per static variable
+    (encode categories as numbers, e.g. with ``pd.get_dummies``, first).
+
+    Raises:
+        DataValidationError: not a DataFrame, no variable column, a repeated id, or a
+            non-numeric or missing value (the message names the column and the id).
+    """
+    if not isinstance(X_static, pd.DataFrame):
+        raise DataValidationError(f"{what} must be a DataFrame with a unique_id column (or "
+                                  f"index) and one column per static variable; got "
+                                  f"{type(X_static).__name__}")
+    table = X_static.set_index("unique_id") if "unique_id" in X_static.columns else X_static
+    if table.shape[1] == 0:
+        raise DataValidationError(f"{what} has no static variable column besides unique_id")
+    repeated = table.index[table.index.duplicated()].unique().tolist()
+    if repeated:
+        raise DataValidationError(f"{what}: unique_id(s) {repeated[:5]} appear more than once")
+    for column in table.columns:
+        values = table[column]
+        if not pd.api.types.is_numeric_dtype(values):  # booleans are numbers here
+            raise DataValidationError(
+                f"{what}: column {column!r} is not numeric ({values.dtype}); encode it as "
+                "numbers first (e.g. pd.get_dummies)")
+        bad = ~np.isfinite(values.to_numpy(dtype=float))
+        if bad.any():
+            raise DataValidationError(f"{what}: column {column!r} has a missing or infinite "
+                                      f"value for unique_id {table.index[bad][0]!r}")
+    table = table.astype(float)
+    table.columns = [str(c) for c in table.columns]
+    return table
+
+
+def append_static(panel: Panel, table: pd.DataFrame, what: str = "X_static") -> Panel:
+    """``panel`` (long data) with every series' static covariates from ``table``
+    (:func:`static_table`) appended as constant columns.
+
+    Raises:
+        DataValidationError: wide data, a series id without a row in ``table``, or a static
+            column name the data has.
+    """
+    if panel.kind != "long":
+        raise DataValidationError(
+            f"{what}: static covariates tell series apart, so they apply to long data "
+            "(unique_id, ds, y) with one row per unique_id; a single series's constant "
+            "values carry no information")
+    absent = [uid for uid in panel.ids if uid not in table.index]
+    if absent:
+        raise DataValidationError(f"{what} has no row for unique_id(s) {absent[:5]}"
+                                  f"{' ...' if len(absent) > 5 else ''}")
+    clash = sorted(set(panel.columns) & set(table.columns))
+    if clash:
+        raise DataValidationError(f"{what} and y share column name(s) {clash}; rename them")
+    rows = table.loc[list(panel.ids)].to_numpy(dtype=float)
+    values = [np.concatenate([v, np.broadcast_to(row, (len(v), len(row)))], axis=1)
+              for v, row in zip(panel.values, rows)]
+    return Panel(values=values, indexes=panel.indexes, ids=panel.ids,
+                 columns=panel.columns + list(table.columns), kind=panel.kind,
+                 name=panel.name, freqs=panel.freqs)

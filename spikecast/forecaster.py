@@ -334,7 +334,8 @@ class NeuralForecaster(BaseForecaster):
         return int(self.lookback)
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, y, X=None, X_future=None, ckpt_path: str | None = None, **fit_params):
+    def fit(self, y, X=None, X_future=None, X_static=None, ckpt_path: str | None = None,
+            **fit_params):
         """Train on ``y`` (and past covariates ``X``, known-future covariates ``X_future``).
 
         Args:
@@ -345,6 +346,10 @@ class NeuralForecaster(BaseForecaster):
                 covariates and their values at every forecast step enter the head
                 (:class:`~spikecast.models.network.ForecastNetwork`); ``predict`` then needs
                 them for the forecast period.
+            X_static: static covariates of long data, one row per ``unique_id`` (a
+                ``unique_id`` column or index, one numeric column per variable); they
+                enter the head (:class:`~spikecast.models.network.ForecastNetwork`) and are
+                kept for ``predict`` (``static_``).
             ckpt_path: resume from a Lightning checkpoint: a path, or ``"last"`` for
                 ``checkpoint_dir/last.ckpt`` of an interrupted run.
             **fit_params: none today (an unknown one is a ``TypeError``).
@@ -352,7 +357,7 @@ class NeuralForecaster(BaseForecaster):
         Returns:
             self
         """
-        return super().fit(y, X, X_future, ckpt_path=ckpt_path, **fit_params)
+        return super().fit(y, X, X_future, X_static, ckpt_path=ckpt_path, **fit_params)
 
     def _data_module(self, panel: Panel) -> WindowDataModule:
         return WindowDataModule(
@@ -371,7 +376,8 @@ class NeuralForecaster(BaseForecaster):
             return ForecastModule(
                 input_size=n_columns, target_positions=self.target_positions_,
                 future_positions=[self.columns_.index(c) for c in self.future_columns_] or None,
-                **kwargs)
+                static_positions=[self.columns_.index(c) for c in self.static_columns_]
+                or None, **kwargs)
         except ValueError as err:  # a value the architecture, readout or neuron rejects
             raise InvalidParameterError(str(err)) from err
 
@@ -473,6 +479,7 @@ class NeuralForecaster(BaseForecaster):
         return dataclasses.replace(
             super().__spikecast_tags__(), supports_covariates=True, batched_history=True,
             reports_costs=True, supports_future_covariates=True,
+            supports_static_covariates=True,
             supports_quantiles=self.loss == "quantile" and bool(self.quantiles))
 
     def _windows(self, panel: Panel) -> torch.Tensor:
@@ -600,6 +607,10 @@ class NeuralForecaster(BaseForecaster):
             "columns": [encode_label(c) for c in self.columns_],
             "target_columns": [encode_label(c) for c in self.target_columns_],
             "future_columns": [encode_label(c) for c in self.future_columns_],
+            "static_columns": [encode_label(c) for c in self.static_columns_],
+            "static": None if self.static_ is None else {
+                "ids": [encode_label(i) for i in self.static_.index],
+                "values": self.static_.to_numpy().tolist()},
             "input_kind": self.input_kind_,
             "series_name": encode_label(history.name),
             "ids": [encode_label(i) for i in history.ids],
@@ -670,6 +681,8 @@ class NeuralForecaster(BaseForecaster):
         self.columns_ = [decode_label(c) for c in meta["columns"]]
         self.target_columns_ = [decode_label(c) for c in meta["target_columns"]]
         self.future_columns_ = [decode_label(c) for c in meta.get("future_columns", [])]
+        self.static_columns_ = [decode_label(c) for c in meta.get("static_columns", [])]
+        self.static_ = _stored_static(meta.get("static"), self.static_columns_)
         self.target_positions_ = [self.columns_.index(t) for t in self.target_columns_]
         self.covariate_columns_ = [c for c in self.columns_ if c not in self.target_columns_]
         self.input_kind_ = meta["input_kind"]
@@ -755,6 +768,20 @@ def _stored_scaler(meta: dict, n_columns: int) -> StandardScaler:
     if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
         raise ModelFileError("the stored scaler has a non-finite mean or a scale <= 0")
     return StandardScaler.from_statistics(mean.tolist(), std.tolist())
+
+
+def _stored_static(stored: dict | None, columns: list) -> pd.DataFrame | None:
+    """The static covariates kept from ``fit``: one finite row per series id."""
+    if stored is None:
+        if columns:
+            raise ModelFileError(f"static columns {columns} are stored without their values")
+        return None
+    values = np.asarray(stored["values"], dtype=float)
+    ids = [decode_label(i) for i in stored["ids"]]
+    if values.shape != (len(ids), len(columns)) or not np.isfinite(values).all():
+        raise ModelFileError(f"the stored static covariates {values.shape} do not fit "
+                             f"{len(ids)} series and the columns {columns}, or are not finite")
+    return pd.DataFrame(values, index=pd.Index(ids, name="unique_id"), columns=columns)
 
 
 def _stored_history(tensors: dict, n_series: int, lookback: int, n_columns: int

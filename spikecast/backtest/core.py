@@ -89,7 +89,8 @@ def _label_position(start, timeline: pd.DatetimeIndex) -> int:
 
 # --------------------------------------------------------------------------- one group
 def _run_group(estimator, y_panel: Panel, X_panel: Panel | None, future_panel: Panel | None,
-               starts: np.ndarray, ends: np.ndarray, cutoff_label, keep_model: bool) -> dict:
+               starts: np.ndarray, ends: np.ndarray, cutoff_label, keep_model: bool,
+               static=None) -> dict:
     """Fit a copy of ``estimator`` on the rows of the group's first cutoff and forecast
     after every cutoff of the group (rows ``starts[k]:ends[k]``) in one
     :meth:`~spikecast.base.BaseForecaster.historical_forecasts` call.
@@ -107,6 +108,8 @@ def _run_group(estimator, y_panel: Panel, X_panel: Panel | None, future_panel: P
             rows = (starts[0], ends[0])
             future = {} if future_panel is None else {
                 "X_future": future_panel.slice_rows(*rows)}
+            if static is not None:
+                future["X_static"] = static
             est.fit(y_panel.slice_rows(*rows),
                     None if X_panel is None else X_panel.slice_rows(*rows), **future)
         except Exception as err:
@@ -149,7 +152,7 @@ def _report_warnings(records: list[tuple], owner: str, n_fits: int) -> None:
 def backtest(forecaster, y, *, start, stride: int = 1, window: str = "expanding",
              train_length: int | None = None, refit=True, n_jobs: int | None = 1, X=None,
              progress: bool | None = None, return_models: bool = False,
-             name: str | None = None, X_future=None):
+             name: str | None = None, X_future=None, X_static=None):
     """Rolling-origin evaluation of ``forecaster`` on ``y``.
 
     At every cutoff the model is fitted on the data up to and including the cutoff (all of
@@ -181,6 +184,8 @@ def backtest(forecaster, y, *, start, stride: int = 1, window: str = "expanding"
         X_future: known-future covariates with the same index as ``y`` (wide data only),
             for a forecaster with the tag ``supports_future_covariates``: it trains on their
             rows up to each cutoff and forecasts with their values over the horizon after it.
+        X_static: static covariates of long data (one row per ``unique_id``), for a
+            forecaster with the tag ``supports_static_covariates``; every fit gets them.
         progress: show a tqdm progress bar over cutoffs (on stderr); ``None`` (default):
             only when stderr is a terminal, so nothing is drawn in a pipe or a log file.
         return_models: also return the fitted forecasters, one per fit (in cutoff order),
@@ -239,7 +244,7 @@ def backtest(forecaster, y, *, start, stride: int = 1, window: str = "expanding"
     if progress is None:
         progress = sys.stderr.isatty()
     tasks = (delayed(_run_group)(forecaster, y_panel, X_panel, future_panel, starts[group],
-                                 ends[group], labels[group[0]], return_models)
+                                 ends[group], labels[group[0]], return_models, X_static)
              for group in groups)
     results = []
     with tqdm(total=n_cut, desc=f"backtest {name}", unit="cutoff",

@@ -74,6 +74,8 @@ class ForecastModule(pl.LightningModule):
         future_positions: the input columns that are known-future covariates; their values
             over the horizon enter the head (:class:`~spikecast.models.network.ForecastNetwork`)
             and batches are ``(x, x_future, y)``.
+        static_positions: the input columns that are static covariates (constant per
+            series); they enter the head (:class:`~spikecast.models.network.ForecastNetwork`).
     """
 
     def __init__(self, encoder: str = DEFAULT_ENCODER, neuron: str | None = None,
@@ -87,7 +89,8 @@ class ForecastModule(pl.LightningModule):
                  instance_norm: bool = True,
                  affine: bool = False, loss: str = "mse", quantiles: list[float] | None = None,
                  optimizer: str = "adam", lr: float = 1e-3, weight_decay: float = 0.0,
-                 scheduler: str | None = None, future_positions: list[int] | None = None):
+                 scheduler: str | None = None, future_positions: list[int] | None = None,
+                 static_positions: list[int] | None = None):
         super().__init__()
         self.save_hyperparameters()
         if not isinstance(encoder, str):
@@ -112,7 +115,7 @@ class ForecastModule(pl.LightningModule):
             channel_independent=channel_independent, instance_norm=instance_norm,
             affine=affine, n_quantiles=len(self.quantiles) if self.quantiles else None,
             readout=readout, readout_size=readout_size, linear_skip=linear_skip,
-            future_positions=future_positions,
+            future_positions=future_positions, static_positions=static_positions,
             hidden_size=hidden_size, num_layers=num_layers, neuron=neuron, dropout=dropout,
             **arch_params,
         )

@@ -47,6 +47,12 @@ class ForecastNetwork(nn.Module):
             target, normalised with the window's own statistics of those columns (so a
             target that moves with a covariate is a linear map in normalised units, as in
             TiDE's and NBEATSx's exogenous paths). Its products are MACs.
+        static_positions: the input columns that are static covariates (constant within a
+            series, one value per series of long data). They bypass the encoder (instance
+            normalisation would zero a constant column) and enter the head,
+            ``W_s s + b_s`` per step and target, from their globally scaled values in the
+            window's last row, in the normalised units of the targets (as TFT's and TiDE's
+            static paths). Its products are MACs.
         **encoder_params: the architecture's arguments (``hidden_size``, ``neuron``, ...).
     """
 
@@ -56,21 +62,28 @@ class ForecastNetwork(nn.Module):
     # registered buffers: declared so that they type as tensors, not nn.Module's Tensor | Module
     targets: torch.Tensor
     covariates: torch.Tensor
+    mixed: torch.Tensor
     future_positions: torch.Tensor
+    static_positions: torch.Tensor
 
     def __init__(self, encoder, input_size: int, target_positions: list[int] | None,
                  lookback: int, horizon: int, channel_independent: bool = True,
                  instance_norm: bool = True, affine: bool = False,
                  n_quantiles: int | None = None, readout: str = "last",
                  readout_size: int | None = None, linear_skip: bool = False,
-                 future_positions: list[int] | None = None, **encoder_params):
+                 future_positions: list[int] | None = None,
+                 static_positions: list[int] | None = None, **encoder_params):
         super().__init__()
         targets = list(range(input_size)) if target_positions is None else list(target_positions)
-        covariates = [c for c in range(input_size) if c not in targets]
+        static = list(static_positions or [])
+        covariates = [c for c in range(input_size) if c not in targets and c not in static]
         self.register_buffer("targets", torch.as_tensor(targets, dtype=torch.long),
                              persistent=False)
         self.register_buffer("covariates", torch.as_tensor(covariates, dtype=torch.long),
                              persistent=False)
+        # what a mixing (channel_independent=False) encoder reads: all but static columns
+        self.register_buffer("mixed", torch.as_tensor(sorted(targets + covariates),
+                                                      dtype=torch.long), persistent=False)
         self.horizon = horizon
         self.n_out = len(targets)
         self.n_quantiles = n_quantiles
@@ -84,7 +97,8 @@ class ForecastNetwork(nn.Module):
         if self.inverted:
             step_inputs = lookback
         else:
-            step_inputs = 1 + len(covariates) if channel_independent else input_size
+            step_inputs = (1 + len(covariates) if channel_independent
+                           else len(targets) + len(covariates))
         self.encoder = architectures.build(encoder, step_inputs, **encoder_params)
         per_item = horizon * (n_quantiles or 1)
         if not (channel_independent or self.inverted):
@@ -98,6 +112,10 @@ class ForecastNetwork(nn.Module):
                              persistent=False)
         self.future = (nn.Linear(len(future), self.n_out * (n_quantiles or 1))
                        if future else None)
+        self.register_buffer("static_positions", torch.as_tensor(static, dtype=torch.long),
+                             persistent=False)
+        self.static = (nn.Linear(len(static), horizon * self.n_out * (n_quantiles or 1))
+                       if static else None)
 
     def forward(self, x: torch.Tensor, x_future: torch.Tensor | None = None) -> torch.Tensor:
         """``[B, L, C_in]`` (and the known-future covariates over the horizon,
@@ -105,6 +123,7 @@ class ForecastNetwork(nn.Module):
         batch, length, _ = x.shape
         norm = self.norm
         stats = None
+        static = x[:, -1].index_select(1, self.static_positions)  # before normalising
         if (x_future is None) != (self.future is None):
             raise ValueError("x_future is required exactly when the network has "
                              f"future_positions (it has {len(self.future_positions)})")
@@ -123,12 +142,15 @@ class ForecastNetwork(nn.Module):
             out = self.readout(self.encoder(items)).reshape(batch, self.n_out, self.horizon, q)
             out = out.permute(0, 2, 1, 3)
         else:
-            out = self.readout(self.encoder(x)).reshape(batch, self.horizon, self.n_out, q)
+            out = self.readout(self.encoder(x.index_select(2, self.mixed)))
+            out = out.reshape(batch, self.horizon, self.n_out, q)
         if self.skip is not None:  # [B, L, C_out] -> [B, C_out, H*q] -> [B, H, C_out, q]
             linear = self.skip(x.index_select(2, self.targets).transpose(1, 2))
             out = out + linear.reshape(batch, self.n_out, self.horizon, q).permute(0, 2, 1, 3)
         if self.future is not None and x_future is not None:
             out = out + self._future_term(x_future, stats, q)
+        if self.static is not None:
+            out = out + self.static(static).reshape(batch, self.horizon, self.n_out, q)
         if self.n_quantiles is None:
             out = out.squeeze(-1)
         if norm is not None:
@@ -151,4 +173,5 @@ class ForecastNetwork(nn.Module):
         found = self.encoder.synapses() + self.readout.synapses(self.encoder.output_sources(),
                                                                 self.encoder.output_repeats)
         found += [Synapse(self.skip)] if self.skip is not None else []
-        return found + ([Synapse(self.future)] if self.future is not None else [])
+        found += [Synapse(self.future)] if self.future is not None else []
+        return found + ([Synapse(self.static)] if self.static is not None else [])
