@@ -22,6 +22,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q torch==2.13.0$(if $(TORCH_INDEX_URL), --index-url $(TORCH_INDEX_URL))
 	echo "torch==2.13.0" > $(CONSTRAINTS)
 	$(PY) -m pip install -q -c $(CONSTRAINTS) -e ".[dev]"
+	# Darts for the interchange tests: only what `from darts import TimeSeries` needs
+	# (numpy, pandas, narwhals: here already), not its forecasting models' libraries
+	$(PY) -m pip install -q --no-deps "darts==0.48.1; python_version >= '3.11'"
 	touch $(STAMP)
 
 install: $(STAMP)

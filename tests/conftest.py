@@ -39,3 +39,47 @@ def etth1_full() -> pd.DataFrame:
 def etth1_small(etth1_full) -> pd.DataFrame:
     """The first 400 hours of ETTh1, three columns: a small real multivariate series."""
     return etth1_full.iloc[:400][["HUFL", "MUFL", "OT"]].copy()
+
+
+# ------------------------------------------------------------------ the hostile catalogue
+# Every test in a tests/test_hostile_*.py module (crafted checkpoints, model files, YAML,
+# HDF5 stores, archives, streams from a 127.0.0.1 server) runs under a memory limit and a
+# deadline: an input that tried to exhaust the machine fails its test (MemoryError, or the
+# timeout) instead of taking the machine down.
+HOSTILE_PREFIX = "test_hostile_"
+HOSTILE_EXTRA_BYTES = 2 * 1024**3  # address space beyond what the process already maps
+HOSTILE_DEADLINE_S = 120
+
+
+def _mapped_bytes() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.module.__name__.rpartition(".")[2].startswith(HOSTILE_PREFIX):
+            item.add_marker(pytest.mark.timeout(HOSTILE_DEADLINE_S))
+
+
+@pytest.fixture(autouse=True)
+def hostile_memory_limit(request):
+    """Cap the address space of a hostile-catalogue test (Linux; other tests unchanged)."""
+    import resource
+
+    if not (request.module.__name__.rpartition(".")[2].startswith(HOSTILE_PREFIX)
+            and os.path.exists("/proc/self/status")):
+        yield None
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = _mapped_bytes() + HOSTILE_EXTRA_BYTES
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield cap
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))

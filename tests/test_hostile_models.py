@@ -293,3 +293,13 @@ def test_fit_restores_the_callers_random_state():
 def test_duplicate_targets_are_refused():
     with pytest.raises(DataValidationError, match=r"target names column\(s\) \['a'\] more"):
         NeuralForecaster(**TINY, target=["a", "a"]).fit(_frame())
+
+
+def test_the_hostile_catalogue_runs_under_a_memory_limit_and_a_deadline(
+        request, hostile_memory_limit):
+    import resource
+
+    assert resource.getrlimit(resource.RLIMIT_AS)[0] == hostile_memory_limit
+    assert request.node.get_closest_marker("timeout").args[0] <= 120
+    with pytest.raises(MemoryError):  # what a 64 GB request by a tampered input meets
+        bytearray(64 * 1024**3)
