@@ -18,6 +18,10 @@ def datasets_table(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
     ``local`` (``embedded`` for series that ship with statsmodels, ``yes`` when the file is
     in the data directory, else ``no``).
 
+    ``source`` is ``url``, ``manual`` or ``statsmodels``, followed by ``(unverified)`` for a
+    file whose card has no SHA-256: such a file is used without any check that it is the
+    right one (and loading it warns once).
+
     Args:
         data_dir: the data directory (default: ``$SPIKECAST_DATA_DIR``, else the user cache).
     """
@@ -35,8 +39,15 @@ def datasets_table(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
             local = "yes" if (directory / card["file"]).is_file() else "no"
         rows.append({"name": card["name"], "freq": card["freq"],
                      "rows": card["rows"] if card["rows"] is not None else "?",
-                     "columns": card["n_columns"], "source": card["source"], "local": local})
+                     "columns": card["n_columns"], "source": _source(card), "local": local})
     return pd.DataFrame(rows)
+
+
+def _source(card: dict) -> str:
+    """The card's source, marked ``(unverified)`` for a file without a SHA-256."""
+    if card["source"] != "statsmodels" and not card["sha256"]:
+        return f"{card['source']} (unverified)"
+    return card["source"]
 
 
 def download(name: str, data_dir: str | os.PathLike | None = None) -> tuple[Path | None, str]:

@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import copy
 import functools
+import gzip
 import importlib
 import importlib.resources
+import io
 import os
 import re
 import warnings
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +41,13 @@ from spikecast.data.download import (
     DownloadError,
     sha256_file,
 )
-from spikecast.exceptions import CardError, DatasetNotFoundError, DataValidationError, DataWarning
+from spikecast.exceptions import (
+    CardError,
+    DatasetNotFoundError,
+    DataValidationError,
+    DataWarning,
+    OptionalDependencyError,
+)
 
 __all__ = [
     "list_datasets",
@@ -50,6 +59,8 @@ __all__ = [
     "resolve_data_dir",
     "default_cache_dir",
     "verify_file",
+    "warn_unverified",
+    "max_data_bytes",
     "missing_file_message",
     "DatasetNotFoundError",
     "CardError",
@@ -64,6 +75,8 @@ DATA_DIR_ENV = "SPIKECAST_DATA_DIR"
 _SOURCES = ("url", "manual", "statsmodels")
 _FORMATS = ("csv", "matrix", "h5", "statsmodels")
 _NONE = type(None)
+# compressed files that pandas would unpack without a size limit: refused in cards
+_COMPRESSED = (".bz2", ".xz", ".lzma", ".zip", ".zst", ".tar", ".tgz", ".7z")
 
 # key -> (allowed types, required)
 _KEYS: dict[str, tuple[tuple[type, ...], bool]] = {
@@ -73,6 +86,7 @@ _KEYS: dict[str, tuple[tuple[type, ...], bool]] = {
     "url": ((str, _NONE), True),
     "file": ((str, _NONE), True),
     "sha256": ((str, _NONE), True),
+    "size": ((int, _NONE), False),
     "format": ((str,), True),
     "freq": ((str,), True),
     "n_columns": ((int,), True),
@@ -92,7 +106,7 @@ _KEYS: dict[str, tuple[tuple[type, ...], bool]] = {
     "notes": ((str, _NONE), False),
 }
 _DEFAULTS: dict[str, Any] = {
-    "columns": None, "rows": None, "aliases": [], "manual_download": None,
+    "size": None, "columns": None, "rows": None, "aliases": [], "manual_download": None,
     "date_column": None, "start": None, "h5_key": None, "regular": True,
     "homepage": None, "notes": None,
 }
@@ -208,6 +222,9 @@ def _check_embedded(path, card: dict) -> None:
     if card["name"] not in _EMBEDDED:
         raise _card_error(path, "name", f"no embedded loader for {card['name']!r}; "
                                         f"available: {sorted(_EMBEDDED)}")
+    if card["sha256"] is not None or card["size"] is not None:
+        raise _card_error(path, "sha256" if card["sha256"] is not None else "size",
+                          "must be null for an embedded dataset (there is no file)")
 
 
 def _check_file_source(path, card: dict) -> None:
@@ -218,6 +235,14 @@ def _check_file_source(path, card: dict) -> None:
         raise _card_error(path, "file", "a file name is required for a downloaded dataset")
     if card["file"] != Path(card["file"]).name:
         raise _card_error(path, "file", f"{card['file']!r} must be a bare file name")
+    suffix = Path(card["file"]).suffix.lower()
+    if suffix in _COMPRESSED or (suffix == ".gz" and card["format"] == "h5"):
+        raise _card_error(path, "file", f"{card['file']!r}: only gzip (.gz) compression of "
+                                        "a text file is supported (its size stays bounded "
+                                        "while it is decompressed)")
+    if card["size"] is not None and card["size"] < 1:
+        raise _card_error(path, "size", f"must be a positive number of bytes, got "
+                                        f"{card['size']}")
     if card["source"] == "url" and card["url"] is None:
         raise _card_error(path, "url", "source 'url' needs a URL (or use source 'manual' "
                                        "with a manual_download note)")
@@ -287,7 +312,9 @@ def load_card(path: str | os.PathLike) -> dict:
     """
     path = Path(path)
     try:
-        card = yaml.safe_load(path.read_text(encoding="utf-8"))
+        from spikecast import safe_yaml  # no aliases, bounded size and nesting
+
+        card = safe_yaml.load_file(path)
     except yaml.YAMLError as err:
         raise _card_error(path, None, f"not valid YAML: {err}") from None
     return validate_card(card, path)
@@ -421,6 +448,25 @@ def verify_file(path: str | os.PathLike, card: dict) -> None:
     _VERIFIED[key] = True
 
 
+_UNVERIFIED_WARNED: set[str] = set()
+
+
+def warn_unverified(card: dict, detail: str, *, stacklevel: int = 2,
+                    always: bool = False) -> None:
+    """Issue a :class:`~spikecast.exceptions.DataWarning` that ``card`` has no SHA-256.
+
+    Once per process and dataset: later calls for the same dataset are silent, unless
+    ``always`` (a fresh download, whose digest the warning reports). ``detail`` says what
+    happened to the file (used unverified, downloaded unverified with digest ...).
+    """
+    if card["name"] in _UNVERIFIED_WARNED and not always:
+        return
+    _UNVERIFIED_WARNED.add(card["name"])
+    warnings.warn(f"dataset {card['name']!r} is unverified: its card has no SHA-256, so "
+                  f"{detail}; a tampered or different file would not be noticed",
+                  DataWarning, stacklevel=stacklevel + 1)
+
+
 def missing_file_message(card: dict, directory: Path, *, download: bool = True) -> str:
     """The message of :class:`DatasetNotFoundError`: which file, which directory, what URL."""
     text = (f"dataset {card['name']!r} needs the file {card['file']} in {directory}, "
@@ -472,9 +518,60 @@ def _to_float(frame: pd.DataFrame, path, first_line: int) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index, columns=frame.columns)
 
 
-def _read_csv(path: Path, card: dict) -> pd.DataFrame:
+_MIN_DATA_BYTES = 64 << 20  # 64 MiB: the smallest bound on a file's (decompressed) data
+_DEFAULT_DATA_BYTES = 1 << 30  # 1 GiB: the bound when the card gives no row count
+_DATA_BYTES_PER_VALUE = 64  # generous: a float in text is ~10 bytes, in HDF5 8 bytes
+
+
+def max_data_bytes(card: dict) -> int:
+    """The most bytes of data a dataset file may hold once decompressed.
+
+    64 bytes per value of the card's ``rows`` x (``n_columns`` + 1) (the date column), at
+    least 64 MiB; 1 GiB when the card gives no row count. It bounds what a gzip'd text
+    file may decompress to, what an uncompressed text file may weigh and what the arrays of
+    an HDF5 store may declare, so a hostile file (a "gzip bomb") cannot exhaust memory.
+    """
+    if card.get("rows"):
+        cells = card["rows"] * (card["n_columns"] + 1)
+        return max(_MIN_DATA_BYTES, _DATA_BYTES_PER_VALUE * cells)
+    return _DEFAULT_DATA_BYTES
+
+
+def _too_big(path, what: str, limit: int, card: dict) -> DataValidationError:
+    return _bad(path, f"{what} more than {limit} bytes, far more than the "
+                      f"{card['rows'] or '?'} rows x {card['n_columns']} columns its card "
+                      "describes; refused (a corrupt or hostile file, e.g. a compression "
+                      "bomb)")
+
+
+def _text_source(path: Path, card: dict) -> Path | io.BytesIO:
+    """What pandas reads: the file itself, or its gzip'd content decompressed in bounds.
+
+    Decompression streams with a cap of :func:`max_data_bytes`; pandas then parses the
+    bytes in memory and never decompresses anything itself.
+    """
+    limit = max_data_bytes(card)
+    if path.suffix.lower() != ".gz":
+        if path.stat().st_size > limit:
+            raise _too_big(path, "the file holds", limit, card)
+        return path
+    buffer = io.BytesIO()
     try:
-        raw = pd.read_csv(path, low_memory=False)
+        with gzip.open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):  # GzipFile.read(n) inflates at most n bytes
+                if buffer.tell() + len(chunk) > limit:
+                    raise _too_big(path, "the file decompresses to", limit, card)
+                buffer.write(chunk)
+    except (OSError, EOFError, zlib.error) as err:
+        raise _bad(path, f"cannot be decompressed as gzip: {err}") from None
+    buffer.seek(0)
+    return buffer
+
+
+def _read_csv(path: Path, card: dict) -> pd.DataFrame:
+    source = _text_source(path, card)
+    try:
+        raw = pd.read_csv(source, low_memory=False, compression=None)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
         raise _bad(path, f"cannot be read as CSV: {err}") from None
     date_column = card["date_column"]
@@ -518,8 +615,9 @@ def _read_csv(path: Path, card: dict) -> pd.DataFrame:
 
 
 def _read_matrix(path: Path, card: dict) -> pd.DataFrame:
+    source = _text_source(path, card)
     try:
-        raw = pd.read_csv(path, header=None, sep=",", low_memory=False)
+        raw = pd.read_csv(source, header=None, sep=",", low_memory=False, compression=None)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError, OSError,
             EOFError) as err:
         raise _bad(path, f"cannot be read as a comma-separated matrix: {err}") from None
@@ -531,23 +629,178 @@ def _read_matrix(path: Path, card: dict) -> pd.DataFrame:
     return _index(frame, card, path, first_line=1)
 
 
-def _read_h5(path: Path, card: dict) -> pd.DataFrame:
+# HDF5 stores are read with h5py, never with pandas.read_hdf: PyTables unpickles object
+# arrays (pandas writes object columns and labels that way) and every attribute that looks
+# like a pickle (pandas stores an index's ``freq`` as one), so opening a hostile store with
+# pandas runs code. Here only numeric arrays with string or integer labels are read, in
+# pandas' "fixed" layout (group attribute pandas_type 'frame'; datasets axis0 = column
+# labels, axis1 = time stamps, block<i>_items / block<i>_values = the columns of block i).
+_H5_UNIT = re.compile(r"datetime64(?:\[(s|ms|us|ns)\])?")
+
+
+def _import_h5py(path: Path, card: dict):
     try:
-        raw = pd.read_hdf(path, key=card["h5_key"])
+        return importlib.import_module("h5py")
     except ImportError as err:
-        raise ImportError(f"reading {path} (dataset {card['name']!r}) needs PyTables: "
-                          f"pip install tables ({err})") from err
-    except (ValueError, KeyError, OSError) as err:
-        raise _bad(path, f"cannot be read as a pandas HDF5 store: {err}") from None
-    if isinstance(raw, pd.Series):
-        raw = raw.to_frame()
-    if not isinstance(raw.index, pd.DatetimeIndex):
-        raise _bad(path, f"expected a DatetimeIndex, found {type(raw.index).__name__}")
+        raise OptionalDependencyError(
+            f"reading {path} (dataset {card['name']!r}) needs h5py: pip install h5py "
+            "(spikecast reads the numeric arrays itself; it never reads HDF5 through "
+            "pandas.read_hdf and the tables package, which unpickle objects stored in the "
+            "file)", package="h5py") from err
+
+
+def _read_h5(path: Path, card: dict) -> pd.DataFrame:
+    h5py = _import_h5py(path, card)
+    try:
+        with h5py.File(path, "r") as store:
+            raw = _h5_frame(h5py, store, path, card)
+    except OSError as err:  # not HDF5, truncated, unreadable
+        raise _bad(path, f"cannot be read as an HDF5 file: {err}") from None
     if raw.shape[1] != card["n_columns"]:
         raise _bad(path, f"expected {card['n_columns']} columns, found {raw.shape[1]}")
-    raw.columns = [str(c) for c in raw.columns]
     frame = _to_float(raw, path, first_line=1)
     return _index(frame, card, path, first_line=1)
+
+
+def _h5_attr(obj, name: str) -> str | None:
+    """A string attribute as text (h5py returns raw values: nothing is unpickled)."""
+    try:
+        value = obj.attrs.get(name)
+    except (OSError, TypeError, ValueError):
+        return None
+    if isinstance(value, (bytes, np.bytes_)):
+        return bytes(value).decode("utf-8", "replace")
+    return value if isinstance(value, str) else None
+
+
+def _h5_group(h5py, store, path: Path, key: str | None):
+    """The store's one object (``key`` null) or the object at ``key``; a hard-linked group."""
+    if key is None:
+        names = list(store.keys())
+        if len(names) != 1:
+            raise _bad(path, f"holds {len(names)} objects {names[:10]}; the card needs "
+                             "h5_key to say which one to read")
+        key = names[0]
+    link = store.get(key, getlink=True)
+    if link is None:
+        raise _bad(path, f"has no object {key!r}; it holds {list(store.keys())[:10]}")
+    group = store[key] if isinstance(link, h5py.HardLink) else None
+    if not isinstance(group, h5py.Group):
+        raise _bad(path, f"{key!r} is not a pandas DataFrame stored in this file")
+    if _h5_attr(group, "pandas_type") != "frame":
+        raise _bad(path, f"{key!r} is not a pandas DataFrame in the 'fixed' format "
+                         f"(pandas_type {_h5_attr(group, 'pandas_type')!r}); only that "
+                         "layout is read (save it with df.to_hdf(path, key='df'))")
+    return group
+
+
+def _h5_unsafe(h5py, obj) -> str | None:
+    """Why a stored dataset must not be read, or None for plain numbers / fixed strings."""
+    if h5py.check_vlen_dtype(obj.dtype) is not None or obj.dtype.kind not in "biufS":
+        pseudo = _h5_attr(obj, "PSEUDOATOM")
+        return ("pickled Python objects" if pseudo == "object" else
+                f"values of type {obj.dtype} (not numbers)")
+    if obj.external:
+        return "data in external files"
+    if obj.is_virtual:
+        return "a virtual dataset (data from other files)"
+    return None
+
+
+def _h5_arrays(h5py, group, path: Path) -> dict:
+    """The group's datasets by name, each checked to hold plain numbers or strings."""
+    arrays: dict[str, Any] = {}
+    for name in group:
+        link = group.get(name, getlink=True)
+        obj = group[name] if isinstance(link, h5py.HardLink) else None
+        if not isinstance(obj, h5py.Dataset):
+            raise _bad(path, f"{group.name}/{name} is a link or a group, not an array of "
+                             "a pandas DataFrame; refused")
+        problem = _h5_unsafe(h5py, obj)
+        if problem is not None:
+            what = f"{group.name}/{name}"
+            items = arrays.get(name.replace("_values", "_items"))
+            if items is not None and _h5_unsafe(h5py, items) is None:
+                what += f" (column(s) {_h5_labels(items, path)[:10]})"
+            raise _bad(path, f"{what} holds {problem}; refused: reading it would unpickle "
+                             "(run code from the file). Store numeric columns only")
+        arrays[name] = obj
+    return arrays
+
+
+def _h5_layout(group, arrays: dict, path: Path, card: dict) -> int:
+    """Check the fixed layout and the declared sizes; return the number of blocks."""
+    nblocks = group.attrs.get("nblocks")
+    if not isinstance(nblocks, (int, np.integer)) or not 1 <= nblocks <= 10_000:
+        raise _bad(path, f"{group.name}: attribute nblocks is {nblocks!r}, expected a count "
+                         "of blocks")
+    for axis in ("axis0", "axis1"):
+        if _h5_attr(group, f"{axis}_variety") != "regular":
+            raise _bad(path, f"{group.name}/{axis}: only a plain (not a multi-level) index "
+                             "is read")
+    needed = ["axis0", "axis1"] + [f"block{i}_{part}" for i in range(int(nblocks))
+                                   for part in ("items", "values")]
+    missing = [name for name in needed if name not in arrays]
+    if missing:
+        raise _bad(path, f"{group.name} lacks {missing[:5]}: not a pandas DataFrame in the "
+                         "'fixed' format")
+    limit = max_data_bytes(card)
+    declared = sum(int(np.prod(a.shape, dtype=np.float64)) * a.dtype.itemsize
+                   for a in arrays.values())
+    if declared > limit:
+        raise _too_big(path, "its arrays declare", limit, card)
+    return int(nblocks)
+
+
+def _h5_labels(obj, path: Path) -> list[str]:
+    """Column labels stored as fixed-length strings or integers."""
+    kind = _h5_attr(obj, "kind")
+    if obj.ndim != 1 or (kind, obj.dtype.kind) not in (
+            ("string", "S"), ("integer", "i"), ("integer", "u")):
+        raise _bad(path, f"{obj.name}: labels of kind {kind!r} ({obj.dtype}) cannot be read; "
+                         "use string or integer column names")
+    values = obj[()]
+    if obj.dtype.kind == "S":
+        return [bytes(v).decode("utf-8", "replace") for v in values]
+    return [str(int(v)) for v in values]
+
+
+def _h5_index(obj, path: Path) -> pd.DatetimeIndex:
+    """The time stamps: integers in the unit the ``kind`` attribute names, without zone."""
+    kind = _h5_attr(obj, "kind") or ""
+    match = _H5_UNIT.fullmatch(kind)
+    if match is None or obj.ndim != 1 or obj.dtype.kind not in "iu":
+        raise _bad(path, f"{obj.name}: expected a DatetimeIndex, found an index of kind "
+                         f"{kind!r} ({obj.dtype})")
+    if "tz" in obj.attrs:
+        raise _bad(path, f"{obj.name}: time stamps with a time zone are not supported; "
+                         "store them as naive local or UTC times")
+    stamps = np.asarray(obj[()], dtype=np.int64).view(f"M8[{match.group(1) or 'ns'}]")
+    return pd.DatetimeIndex(stamps)
+
+
+def _h5_frame(h5py, store, path: Path, card: dict) -> pd.DataFrame:
+    """The DataFrame of a pandas "fixed" store, read array by array without unpickling."""
+    group = _h5_group(h5py, store, path, card["h5_key"])
+    arrays = _h5_arrays(h5py, group, path)
+    nblocks = _h5_layout(group, arrays, path, card)
+    columns = _h5_labels(arrays["axis0"], path)
+    index = _h5_index(arrays["axis1"], path)
+    if len(set(columns)) != len(columns):
+        raise _bad(path, "duplicate column labels")
+    data: dict[str, np.ndarray] = {}
+    for i in range(nblocks):
+        items = _h5_labels(arrays[f"block{i}_items"], path)
+        values = arrays[f"block{i}_values"]
+        if values.shape != (len(index), len(items)):
+            raise _bad(path, f"{values.name} has shape {values.shape}, expected "
+                             f"({len(index)}, {len(items)}) (rows, columns of the block)")
+        block = values[()]
+        data.update({item: block[:, j] for j, item in enumerate(items)})
+    absent = [c for c in columns if c not in data]
+    if absent or len(data) != len(columns):
+        raise _bad(path, f"the blocks do not match the columns (missing {absent[:10]})")
+    return pd.DataFrame(data, index=index, columns=columns)
 
 
 def _index(frame: pd.DataFrame, card: dict, path, first_line: int) -> pd.DataFrame:
@@ -688,4 +941,6 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None,
                 f"{missing_file_message(card, directory)} (Downloading failed: {err})"
             ) from err
     verify_file(path, card)
+    if card["sha256"] is None:
+        warn_unverified(card, f"{path} is used as it is, without verification")
     return _READERS[card["format"]](path, card)
