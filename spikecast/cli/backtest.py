@@ -33,6 +33,8 @@ def add_parser(subparsers) -> None:
     backtest.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                           help="a progress bar per model (default: on a terminal, none when "
                           "stderr is a pipe or a file)")
+    backtest.add_argument("--verbose", action="store_true",
+                          help="on an error, print the full traceback before the error line")
     backtest.add_argument("--threads", type=_positive_int, metavar="N", default=1,
                           help="torch threads per fit (default: %(default)s; small networks "
                           "train fastest on one, and backtest.n_jobs runs fits in parallel)")
@@ -40,14 +42,15 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     """Check the configuration (before torch is imported), backtest, print and write."""
-    from spikecast.experiment.config import load_spec
+    from spikecast.experiment.config import check_output_dir, load_spec
 
     spec = load_spec(args.config)  # a bad config fails at once
+    output_dir = args.output_dir or spec.output_dir \
+        or str(Path("outputs") / "backtest" / Path(args.config).stem)
+    check_output_dir(output_dir, "--output-dir" if args.output_dir else "output_dir")
     from spikecast.experiment.report import format_table
     from spikecast.experiment.runner import run_spec
 
-    output_dir = args.output_dir or spec.output_dir \
-        or str(Path("outputs") / "backtest" / Path(args.config).stem)
     print(f"spikecast backtest: {len(spec.models)} models on {spec.dataset!r} "
           f"({', '.join(spec.models)})", flush=True)
     result = run_spec(spec, output_dir, progress=args.progress, threads=args.threads)

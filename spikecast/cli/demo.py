@@ -119,9 +119,15 @@ def add_parser(subparsers) -> None:
     demo.add_argument("--quick", action="store_true",
                       help="a much smaller run (seconds; for tests)")
     demo.add_argument("--seed", type=int, default=0, help="seed of every model (default: 0)")
+    demo.add_argument("--verbose", action="store_true",
+                      help="on an error, print the full traceback before the error line")
 
 
 def run(args) -> int:
-    """Run :func:`run_demo` with the command line's options."""
+    """Run :func:`run_demo` with the command line's options (an output directory that
+    cannot be written fails at once)."""
+    from spikecast.experiment.config import check_output_dir
+
+    check_output_dir(args.output_dir, "--output-dir")
     run_demo(args.output_dir, quick=args.quick, seed=args.seed)
     return 0

@@ -25,12 +25,27 @@ Lightning's own messages (seed, "GPU available", logger tips, model summary) and
 deprecation warning about torch's ``LeafSpec`` are shown only with ``--verbose``; the progress
 bar and the test metrics always are. ``spikecast test`` ends with a note that its metrics are
 on the standardised scale.
+
+Hostile or careless input (see :func:`run_command`): every ``--config`` file is read with
+:mod:`spikecast.safe_yaml` (no aliases, bounded size) before jsonargparse sees it, and
+jsonargparse itself parses YAML with the same limits; a ``class_path`` may only name a class
+under :data:`ALLOWED_MODULES` or a module listed in the environment variable
+``SPIKECAST_ALLOWED_MODULES`` (comma-separated module names, e.g.
+``SPIKECAST_ALLOWED_MODULES=mypackage.callbacks``), checked before anything is imported; a
+section (``model:``, ``data:``, ``trainer:``) must be a mapping, never a file path;
+``ckpt_path`` must be a local file (or ``last`` / ``best`` / ``hpc``), never a URL, and
+checkpoints are loaded weights-only; ``trainer.devices`` and ``data.num_workers`` may not
+exceed the machine's accelerators / cores; the model's and the data's settings are checked
+with spikecast's own rules before anything is built.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib.util
+import inspect
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -42,12 +57,15 @@ from lightning.pytorch.cli import LightningCLI
 from spikecast.atomic import atomic_path
 from spikecast.data.frames import Panel, future_index
 from spikecast.data.windows import WindowDataModule
-from spikecast.exceptions import ConfigError, SpikecastError
+from spikecast.exceptions import ConfigError, InvalidParameterError, SpikecastError
 from spikecast.forecaster import _quiet_lightning
 from spikecast.models.module import ForecastModule
+from spikecast.safe_yaml import short_repr
 
 __all__ = ["ForecastCLI", "ForecastWriter", "run_lightning_cli", "run_command", "TEST_NOTE",
-           "forecast_frame", "check_output_path", "OUTPUT_SUFFIXES"]
+           "forecast_frame", "check_output_path", "OUTPUT_SUFFIXES", "ALLOWED_MODULES",
+           "ALLOWED_MODULES_ENV", "CKPT_KEYWORDS", "allowed_modules", "check_class_path",
+           "check_ckpt_path", "check_config_tree", "check_parsed"]
 
 #: printed after ``spikecast test``: what scale its metrics are on
 TEST_NOTE = (
@@ -77,6 +95,110 @@ def check_output_path(path: str | None) -> str | None:
                           "and neither is installed; install one (pip install pyarrow) or "
                           "write a .csv file")
     return path
+
+
+#: module prefixes a config's ``class_path`` may name without being listed by the user
+ALLOWED_MODULES = ("lightning", "pytorch_lightning", "torch", "spikecast")
+#: environment variable with more allowed module prefixes, comma-separated
+ALLOWED_MODULES_ENV = "SPIKECAST_ALLOWED_MODULES"
+#: the ``ckpt_path`` keywords Lightning resolves to local files
+CKPT_KEYWORDS = ("best", "last", "hpc")
+#: the config sections that must be mappings (a string would be read as a file path)
+_SECTIONS = ("model", "data", "trainer")
+
+
+def allowed_modules() -> tuple[str, ...]:
+    """:data:`ALLOWED_MODULES` plus the module prefixes the user names in the environment
+    variable ``SPIKECAST_ALLOWED_MODULES`` (comma-separated, e.g. ``mypkg,other.callbacks``).
+
+    Raises:
+        ConfigError: an entry of the variable is not a dotted module name.
+    """
+    extra = [m.strip() for m in os.environ.get(ALLOWED_MODULES_ENV, "").split(",") if m.strip()]
+    bad = [m for m in extra if not all(part.isidentifier() for part in m.split("."))]
+    if bad:
+        raise ConfigError(f"{ALLOWED_MODULES_ENV}: {short_repr(bad)} are not module names "
+                          "(comma-separated dotted names, e.g. mypkg.callbacks)")
+    return (*ALLOWED_MODULES, *extra)
+
+
+def check_class_path(value: object, key: str) -> None:
+    """Refuse a ``class_path`` outside :func:`allowed_modules`, before it is imported (an
+    import runs the module's code). A bare class name (``ModelCheckpoint``) names a class
+    that is already imported and is allowed.
+
+    Raises:
+        ConfigError: naming ``key`` and the allowed modules.
+    """
+    if not isinstance(value, str):
+        raise ConfigError(f"{key} must be a class import path, got {short_repr(value)}")
+    if "." not in value:
+        return
+    allowed = allowed_modules()
+    if not any(value == m or value.startswith(m + ".") for m in allowed):
+        raise ConfigError(f"{key}: {short_repr(value)} is not under an allowed module "
+                          f"{list(allowed)}; to use it, add its module to the environment "
+                          f"variable {ALLOWED_MODULES_ENV} (comma-separated)")
+
+
+def check_ckpt_path(value: object, key: str = "ckpt_path") -> None:
+    """Refuse a ``ckpt_path`` that is not a local, existing file or one of
+    :data:`CKPT_KEYWORDS`: Lightning downloads a URL and unpickles it.
+
+    Raises:
+        ConfigError: naming ``key``.
+    """
+    if value is None or value in CKPT_KEYWORDS:
+        return
+    if not isinstance(value, (str, os.PathLike)):
+        raise ConfigError(f"{key} must be the path of a local checkpoint file, got "
+                          f"{short_repr(value)}")
+    text = os.fspath(value)
+    if "://" in text or text.lower().startswith(("http:", "https:")):
+        raise ConfigError(f"{key}: {short_repr(text)} is a URL; spikecast loads only local "
+                          "checkpoint files (download it yourself, check it, and pass the "
+                          "file)")
+    if not Path(text).expanduser().is_file():
+        raise ConfigError(f"{key}: {short_repr(text)} is not an existing local file (or one "
+                          f"of {list(CKPT_KEYWORDS)})")
+
+
+def _class_paths(tree: object, where: str) -> Iterator[tuple[str, object]]:
+    """Every ``class_path`` value in the nested config ``tree``, with its dotted key."""
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            here = f"{where}.{key}" if where else str(key)
+            if key == "class_path":
+                yield here, value
+            else:
+                yield from _class_paths(value, here)
+    elif isinstance(tree, list):
+        for i, value in enumerate(tree):
+            yield from _class_paths(value, f"{where}[{i}]")
+
+
+def check_config_tree(tree: object, source: str) -> None:
+    """Check a parsed ``--config`` file before jsonargparse sees it: every ``class_path``
+    (:func:`check_class_path`), the sections ``model`` / ``data`` / ``trainer`` are
+    mappings (jsonargparse would read a string as a file and echo it), and ``ckpt_path``
+    (:func:`check_ckpt_path`).
+
+    Raises:
+        ConfigError: naming ``source`` and the key.
+    """
+    if tree is None:
+        return
+    if not isinstance(tree, dict):
+        raise ConfigError(f"{source}: a config must be a mapping of keys, got "
+                          f"{type(tree).__name__}")
+    for key, value in _class_paths(tree, ""):
+        check_class_path(value, f"{source}: {key}")
+    for section in _SECTIONS:
+        if section in tree and not isinstance(tree[section], (dict, type(None))):
+            raise ConfigError(f"{source}: {section} must be a mapping of {section}.* keys, "
+                              f"got {short_repr(tree[section])}")
+    if "ckpt_path" in tree:
+        check_ckpt_path(tree["ckpt_path"], f"{source}: ckpt_path")
 
 
 def forecast_frame(panel: Panel, points: np.ndarray, columns: list[str], horizon: int,
@@ -215,15 +337,127 @@ class ForecastCLI(LightningCLI):
             for writer in ours:
                 writer.path = output
 
+    def before_instantiate_classes(self) -> None:
+        """Check the parsed config before anything is built (see :func:`check_parsed`)."""
+        subcommand = self.config.get("subcommand")
+        check_parsed(self.config.get(subcommand) if subcommand else self.config)
+
+    def _prepare_subcommand_kwargs(self, subcommand: str) -> dict:
+        """LightningCLI's arguments of the subcommand, with ``ckpt_path`` checked once more
+        right before Lightning gets it and checkpoints loaded weights-only."""
+        kwargs = super()._prepare_subcommand_kwargs(subcommand)
+        check_ckpt_path(kwargs.get("ckpt_path"))
+        if "weights_only" in kwargs or kwargs.get("ckpt_path") is not None:
+            kwargs["weights_only"] = True
+        return kwargs
+
     def instantiate_classes(self) -> None:
         """Build the data module, model and trainer; a bad value in the config (unknown
         dataset or encoder, missing data file, ...) raises :class:`ConfigError`."""
+        from lightning.fabric.utilities.exceptions import MisconfigurationException
+
         try:
             super().instantiate_classes()
-        except (SpikecastError, ValueError, FileNotFoundError) as err:
+        except (SpikecastError, ValueError, TypeError, OSError,
+                MisconfigurationException) as err:
             # the data module loads its dataset here (linked channels), the model builds its
             # encoder: errors are about the config's values, not a failure of training
             raise ConfigError(str(err)) from err
+
+
+def _as_dict(config, name: str) -> dict:
+    """The section ``name`` of a parsed config (a jsonargparse Namespace) as a dict."""
+    value = config.get(name) if config is not None else None
+    if value is None:
+        return {}
+    return value.as_dict() if hasattr(value, "as_dict") else dict(value)
+
+
+def _keyed(section: str, err: Exception, names) -> str:
+    """``err``'s message with the key's section in front (``model.lr must be ...``)."""
+    message = str(err)
+    first = message.split(" ", 1)[0]
+    return f"{section}.{message}" if first in names else f"{section}: {message}"
+
+
+def _check_model(model: dict) -> None:
+    """The model's settings by the rules of :class:`~spikecast.forecaster.NeuralForecaster`
+    (the same network), e.g. ``lr > 0`` and ``neuron_params`` the neuron accepts."""
+    from spikecast.forecaster import NeuralForecaster
+
+    accepted = inspect.signature(NeuralForecaster).parameters
+    params = {k: v for k, v in model.items() if k in accepted and k != "target"}
+    params.setdefault("horizon", 1)
+    try:
+        NeuralForecaster(**params).validate_params()
+    except InvalidParameterError as err:
+        raise ConfigError(_keyed("model", err, accepted)) from err
+
+
+def _check_data(data: dict) -> None:
+    """The data module's settings (its declared rules, the held-out sizes, and at most as
+    many loader workers as the machine has cores)."""
+    from spikecast.data.windows import HELD_OUT_CONSTRAINTS
+    from spikecast.validation import Integral, Interval, declared_constraints, validate_params
+
+    cores = os.cpu_count() or 1
+    constraints = {**declared_constraints(WindowDataModule), **HELD_OUT_CONSTRAINTS,
+                   "num_workers": [Interval(Integral, 0, cores, closed="both",
+                                            desc=f"an integer from 0 to {cores} (the CPU "
+                                            "cores of this machine)")]}
+    try:
+        validate_params(data, constraints)
+    except InvalidParameterError as err:
+        raise ConfigError(_keyed("data", err, constraints)) from err
+
+
+def _check_accelerator(accelerator: object) -> None:
+    """Refuse a GPU accelerator on a machine without one (Lightning would raise)."""
+    name = str(accelerator).lower()
+    if name in ("gpu", "cuda") and not torch.cuda.is_available() and not (
+            name == "gpu" and torch.backends.mps.is_available()):
+        raise ConfigError(f"trainer.accelerator: {short_repr(accelerator)}, but this machine "
+                          "has no GPU that torch can use; use cpu or auto")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("trainer.accelerator: 'mps', but this machine has no MPS device; "
+                          "use cpu or auto")
+
+
+def _check_trainer(trainer: dict) -> None:
+    """Accelerator, devices and the directories the trainer writes to."""
+    from spikecast.experiment.config import check_devices, check_output_dir
+
+    accelerator = trainer.get("accelerator") or "auto"
+    if isinstance(accelerator, str):
+        _check_accelerator(accelerator)
+    check_devices(trainer.get("devices"), accelerator, "trainer.devices")
+    if trainer.get("default_root_dir") is not None:
+        check_output_dir(trainer["default_root_dir"], "trainer.default_root_dir")
+    for i, callback in enumerate(trainer.get("callbacks") or []):
+        dirpath = (callback.get("init_args") or {}).get("dirpath") \
+            if isinstance(callback, dict) else None
+        if isinstance(dirpath, (str, os.PathLike)):
+            check_output_dir(dirpath, f"trainer.callbacks[{i}].init_args.dirpath")
+
+
+def check_parsed(config) -> None:
+    """Check a parsed subcommand config (a jsonargparse Namespace) before anything is built:
+    ``ckpt_path`` (:func:`check_ckpt_path`; ``weights_only: false`` is refused), the model
+    (by :class:`~spikecast.forecaster.NeuralForecaster`'s rules), the data module's settings
+    and the trainer's accelerator, devices and output directories.
+
+    Raises:
+        ConfigError: the first problem, naming the key.
+    """
+    if config is None:
+        return
+    check_ckpt_path(config.get("ckpt_path"))
+    if config.get("weights_only") is False:
+        raise ConfigError("weights_only: false would unpickle the checkpoint (which can run "
+                          "code); spikecast loads checkpoints weights-only")
+    _check_model(_as_dict(config, "model"))
+    _check_data(_as_dict(config, "data"))
+    _check_trainer(_as_dict(config, "trainer"))
 
 
 def run_lightning_cli(args: list[str] | None = None) -> ForecastCLI:
@@ -239,25 +473,91 @@ def run_lightning_cli(args: list[str] | None = None) -> ForecastCLI:
             args=args,
             save_config_kwargs={"overwrite": True},
             seed_everything_default=0,
+            parser_kwargs={"exit_on_error": False},  # one error line, not the usage
             output=output,
         )
 
 
-def _check_config_files(argv: list[str]) -> None:
-    """Fail with one line on a missing or invalid ``--config`` file (jsonargparse would
-    print its whole usage first)."""
+def _options(argv: list[str]) -> Iterator[tuple[str, str | None]]:
+    """``(option, value)`` for every ``--option value`` / ``--option=value`` / ``-c value``
+    in ``argv`` (``value`` is ``None`` when none follows)."""
+    for i, arg in enumerate(argv):
+        if not (arg.startswith("--") or arg == "-c"):
+            continue
+        if "=" in arg:
+            name, value = arg.split("=", 1)
+            yield name, value
+        else:
+            following = argv[i + 1] if i + 1 < len(argv) else None
+            yield arg, None if following is None or following.startswith("--") else following
+
+
+def _check_option(option: str, value: str) -> None:
+    """Check one command-line option before jsonargparse sees it."""
     from spikecast.experiment.config import read_yaml
 
-    for i, arg in enumerate(argv):
-        if arg in ("--config", "-c") and i + 1 < len(argv):
-            read_yaml(argv[i + 1])
-        elif arg.startswith("--config="):
-            read_yaml(arg.split("=", 1)[1])
+    if option in ("--config", "-c"):
+        check_config_tree(read_yaml(value), value)
+    elif option == "--ckpt_path":
+        check_ckpt_path(value, "--ckpt_path")
+    elif option.endswith("class_path"):
+        check_class_path(value, option)
+    elif option.lstrip("-") in _SECTIONS and not value.lstrip().startswith("{"):
+        raise ConfigError(f"{option}: give {option.lstrip('-')}.* options or a mapping "
+                          f"({option} '{{...}}'), not {short_repr(value)}")
+
+
+def _check_config_files(argv: list[str]) -> None:
+    """Fail with one line on a missing, invalid or oversized ``--config`` file, a YAML alias,
+    a ``class_path`` outside the allowed modules, a section given as a file path or a
+    remote ``ckpt_path`` (jsonargparse would print its whole usage first, or import, read or
+    download it)."""
+    for option, value in _options(argv):
+        if value is not None:
+            _check_option(option, value)
+
+
+def _configure_jsonargparse() -> None:
+    """Make jsonargparse parse YAML with :mod:`spikecast.safe_yaml`'s limits and import
+    only classes under :func:`allowed_modules` (checked before the import)."""
+    import yaml
+    from jsonargparse import get_loader, set_loader, set_parsing_settings
+
+    from spikecast import safe_yaml
+
+    set_parsing_settings(import_path_denylist=["*"],
+                         import_path_allowlist=list(allowed_modules()))
+    loader = get_loader("yaml")
+    if getattr(loader, "spikecast_bounded", False):
+        return
+
+    def bounded(stream):
+        safe_yaml.check(stream, "a YAML value")
+        return loader(stream)
+
+    bounded.spikecast_bounded = True  # type: ignore[attr-defined]
+    set_loader("yaml", bounded, exceptions=(yaml.YAMLError,))
+
+
+def _one_line(message: str, limit: int = 300) -> str:
+    """jsonargparse's (multi-line) message as one line of at most ``limit`` characters."""
+    text = "; ".join(line.strip() for line in message.splitlines() if line.strip())
+    return text if len(text) <= limit else text[:limit] + " ..."
 
 
 def run_command(args: list[str] | None, argv: list[str]) -> int:
-    """``spikecast fit | validate | test | predict``: check the config files in ``argv``,
-    then run the Lightning CLI on ``args`` (``None``: it reads ``sys.argv``)."""
+    """``spikecast fit | validate | test | predict``: check the config files and options in
+    ``argv``, then run the Lightning CLI on ``args`` (``None``: it reads ``sys.argv``).
+
+    Raises:
+        ConfigError: a bad config file, option or value, as one line.
+    """
+    from jsonargparse import ArgumentError
+
     _check_config_files(argv)
-    run_lightning_cli(args)
+    _configure_jsonargparse()
+    try:
+        run_lightning_cli(args)
+    except ArgumentError as err:
+        raise ConfigError(_one_line(str(err))) from err
     return 0

@@ -51,12 +51,14 @@ from pathlib import Path
 
 import yaml
 
+from spikecast import safe_yaml
 from spikecast.backtest.params import check_backtest_params
 from spikecast.exceptions import InvalidParameterError
 from spikecast.experiment.registry import MODELS, ConfigError, build_model, model_params
 from spikecast.validation import Integral, Interval, validate_params
 
-__all__ = ["BacktestSpec", "load_spec", "spec_from_dict", "read_yaml", "DEFAULT_METRICS"]
+__all__ = ["BacktestSpec", "load_spec", "spec_from_dict", "read_yaml", "DEFAULT_METRICS",
+           "available_devices", "check_devices", "check_n_jobs", "check_output_dir"]
 
 DEFAULT_METRICS = ("mae", "mse", "smape", "mase")
 _TOP = {"dataset": True, "backtest": True, "models": True, "seed": False, "output_dir": False}
@@ -68,6 +70,9 @@ _BACKTEST = {"horizon": True, "start": True, "stride": False, "window": False,
              "train_length": False, "refit": False, "n_jobs": False, "metrics": False,
              "season_length": False}
 _MODEL = {"name": False, "model": True, "params": False}
+
+
+_short = safe_yaml.short_repr  # a value quoted in a message: at most ~200 characters
 
 
 def _at_least(minimum: int) -> Interval:
@@ -183,6 +188,82 @@ class BacktestSpec:
 
 
 # ------------------------------------------------------------------------------ checks
+def available_devices(accelerator: object = "auto") -> int:
+    """How many devices ``accelerator`` has on this machine: CPU cores
+    (``os.cpu_count()``) for ``"cpu"``, visible CUDA GPUs for ``"gpu"`` / ``"cuda"``, the
+    larger of the two for ``"auto"`` or anything else."""
+    cores = os.cpu_count() or 1
+    name = str(accelerator).lower()
+    if name == "cpu":
+        return cores
+    import torch
+
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return gpus if name in ("gpu", "cuda") else max(cores, gpus)
+
+
+def _device_count(devices) -> int | None:
+    """The number of devices ``devices`` asks for (``None``: all / "auto", or not a count)."""
+    if isinstance(devices, bool):
+        return None
+    if isinstance(devices, str) and devices.strip().lstrip("-").isdigit():
+        devices = int(devices)
+    if isinstance(devices, int):
+        return devices if devices > 0 else None
+    if isinstance(devices, (list, tuple)):
+        return len(devices)
+    return None
+
+
+def check_devices(devices, accelerator: object, key: str) -> None:
+    """Refuse ``devices`` (Lightning's: a count, a list of ids, ``"auto"``, ``-1``) beyond
+    what ``accelerator`` has on this machine (:func:`available_devices`): 64 "devices" on
+    2 cores start 64 processes and hold the machine.
+
+    Raises:
+        ConfigError: naming ``key``, the count asked for and the count available.
+    """
+    wanted = _device_count(devices)
+    if wanted is None:
+        return
+    limit = available_devices(accelerator)
+    if wanted > limit:
+        raise ConfigError(f"{key}: {_short(devices)} asks for {wanted} devices, but "
+                          f"accelerator={_short(accelerator)} has {limit} on this machine; "
+                          f"use at most {limit} (or \"auto\")")
+
+
+def check_output_dir(path: str | os.PathLike, key: str) -> None:
+    """Refuse an output directory that cannot be created or written: it (or its nearest
+    existing parent) is a file, or is not writable.
+
+    Raises:
+        ConfigError: naming ``key`` and the path.
+    """
+    target = Path(path).expanduser()
+    existing = target
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        what = "is" if existing == target else f"cannot be created: {existing} is"
+        raise ConfigError(f"{key}: {_short(str(path))} {what} a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{key}: {_short(str(path))} cannot be written: {existing} is not "
+                          "writable")
+
+
+def check_n_jobs(n_jobs, key: str) -> None:
+    """Refuse more parallel workers ``n_jobs`` than this machine has CPU cores.
+
+    Raises:
+        ConfigError: naming ``key``.
+    """
+    cores = os.cpu_count() or 1
+    if isinstance(n_jobs, int) and not isinstance(n_jobs, bool) and n_jobs > cores:
+        raise ConfigError(f"{key}: {n_jobs} parallel fits, but this machine has {cores} CPU "
+                          f"cores; use at most {cores} (or -1 for all cores)")
+
+
 def _section(value, keys: dict[str, bool], where: str) -> dict:
     """``value`` as a mapping with only known keys and every required key."""
     if not isinstance(value, dict):
@@ -190,7 +271,7 @@ def _section(value, keys: dict[str, bool], where: str) -> dict:
                           f"{type(value).__name__}")
     unknown = [k for k in value if k not in keys]
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys: {list(keys)}")
+        raise ConfigError(f"{where}: unknown key(s) {_short(unknown)}; valid keys: {list(keys)}")
     missing = [k for k, required in keys.items() if required and k not in value]
     if missing:
         raise ConfigError(f"{where}: missing required key(s) {missing}")
@@ -214,7 +295,7 @@ def _names(value, where: str) -> list[str] | None:
     names = [value] if isinstance(value, str) else value
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         raise ConfigError(f"{where} must be a column name or a non-empty list of names, "
-                          f"got {value!r}")
+                          f"got {_short(value)}")
     return list(names)
 
 
@@ -230,20 +311,20 @@ def _data_file(section: dict, where: str) -> dict:
         extra = [k for k in _FILE_KEYS if section.get(k) is not None]
         if extra:
             raise ConfigError(f"{where}: {extra} apply only to a data file (dataset.path), "
-                              f"not to the registered dataset {value!r}")
+                              f"not to the registered dataset {_short(value)}")
         return {"path": None}
     if not isinstance(value, str) or not is_table_path(value):
         raise ConfigError(f"{where}.{key} must be the path of a {' or '.join(TABLE_SUFFIXES)}"
-                          f" file, got {value!r}")
+                          f" file, got {_short(value)}")
     if not os.path.isfile(os.path.expanduser(value)):
         raise ConfigError(f"{where}.{key}: data file {value} does not exist (relative "
                           f"paths start from the working directory, {os.getcwd()})")
     for name in _FILE_KEYS:
         if section.get(name) is not None and not isinstance(section[name], str):
             raise ConfigError(f"{where}.{name} must be a column name / frequency string, "
-                              f"got {section[name]!r}")
+                              f"got {_short(section[name])}")
     if section.get("freq") is not None and not is_frequency(section["freq"]):
-        raise ConfigError(f"{where}.freq: {section['freq']!r} is not a pandas frequency "
+        raise ConfigError(f"{where}.freq: {_short(section['freq'])} is not a pandas frequency "
                           "(e.g. h, D, W-SUN, MS)")
     return {"path": value, **{name: section.get(name) for name in _FILE_KEYS}}
 
@@ -284,6 +365,7 @@ def _backtest(section: dict, source: str) -> dict:
         check_backtest_params(**settings)
     except InvalidParameterError as err:
         raise ConfigError(f"{where}.{err}") from err
+    check_n_jobs(settings["n_jobs"], f"{where}.n_jobs")
     metrics = section.get("metrics", list(DEFAULT_METRICS))
     valid = sorted({*METRICS, "mase"})
     if isinstance(metrics, str):
@@ -292,12 +374,26 @@ def _backtest(section: dict, source: str) -> dict:
         raise ConfigError(f"{where}.metrics must be a non-empty list of names from {valid}")
     unknown = [m for m in metrics if not isinstance(m, str) or m.lower() not in valid]
     if unknown:
-        raise ConfigError(f"{where}.metrics: unknown metric(s) {unknown}; valid: {valid}")
+        raise ConfigError(f"{where}.metrics: unknown metric(s) {_short(unknown)}; valid: {valid}")
     return {"horizon": _checked(section["horizon"], "backtest.horizon", source),
             **settings,
             "metrics": [m.lower() for m in metrics],
             "season_length": _checked(section.get("season_length", 1),
                                       "backtest.season_length", source)}
+
+
+def _model_params(kind: str, params, here: str) -> dict:
+    """A model entry's ``params``: a mapping without ``horizon``, asking for no more
+    ``devices`` than the machine has."""
+    if not isinstance(params, dict):
+        raise ConfigError(f"{here}.params must be a mapping of {kind} parameters")
+    if "devices" in params:
+        check_devices(params["devices"], params.get("accelerator", "auto"),
+                      f"{here}.params.devices")
+    if "horizon" in params:
+        raise ConfigError(f"{here}.params: set the horizon once, as backtest.horizon "
+                          "(compare needs the same horizon for every model)")
+    return params
 
 
 def _models(entries, where: str) -> dict[str, tuple[str, dict]]:
@@ -309,19 +405,15 @@ def _models(entries, where: str) -> dict[str, tuple[str, dict]]:
         here = f"{where}[{i}]"
         entry = _section(entry, _MODEL, here)
         kind = entry["model"]
-        if kind not in MODELS:
-            raise ConfigError(f"{here}: unknown model {kind!r}; valid models: {sorted(MODELS)}")
-        params = entry.get("params") or {}
-        if not isinstance(params, dict):
-            raise ConfigError(f"{here}.params must be a mapping of {kind} parameters")
-        if "horizon" in params:
-            raise ConfigError(f"{here}.params: set the horizon once, as backtest.horizon "
-                              "(compare needs the same horizon for every model)")
+        if not isinstance(kind, str) or kind not in MODELS:
+            raise ConfigError(f"{here}: unknown model {_short(kind)}; valid models: "
+                              f"{sorted(MODELS)}")
+        params = _model_params(kind, entry.get("params") or {}, here)
         # a neural model is labelled by its architecture and neuron unless named: "gru",
         # "spike_tcn_liaf", and the stack by its neuron alone ("ts_lif"), not "neural"
         label = entry.get("name") or (_neural_label(params) if kind == "neural" else kind)
         if not isinstance(label, str):
-            raise ConfigError(f"{here}.name must be a string, got {label!r}")
+            raise ConfigError(f"{here}.name must be a string, got {_short(label)}")
         if label in models:
             raise ConfigError(f"{here}: two models are called {label!r}; give one a "
                               "different name")
@@ -353,7 +445,7 @@ def spec_from_dict(config: dict, source: str = "<config>") -> BacktestSpec:
     seed = _checked(config.get("seed", 0), "seed", source)
     output_dir = config.get("output_dir")
     if output_dir is not None and not isinstance(output_dir, str):
-        raise ConfigError(f"{source}: output_dir must be a path, got {output_dir!r}")
+        raise ConfigError(f"{source}: output_dir must be a path, got {_short(output_dir)}")
     spec = BacktestSpec(
         **_dataset(_section(config["dataset"], _DATASET, f"{source}: dataset"), source),
         **_backtest(_section(config["backtest"], _BACKTEST, f"{source}: backtest"), source),
@@ -365,16 +457,22 @@ def spec_from_dict(config: dict, source: str = "<config>") -> BacktestSpec:
 
 
 def read_yaml(path: str | os.PathLike):
-    """The YAML document at ``path``.
+    """The YAML document at ``path``, read with :mod:`spikecast.safe_yaml` (no aliases, at
+    most ``MAX_BYTES`` bytes, bounded nesting).
 
     Raises:
-        ConfigError: the file does not exist or is not valid YAML (with the line and column).
+        ConfigError: the file does not exist, is not a regular file, is too large, or is not
+            valid YAML (with the line and column).
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(f"config file {path} does not exist")
+    if not path.is_file():
+        raise ConfigError(f"config file {path} is not a regular file")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return safe_yaml.load_file(path)
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"config file {path} cannot be read: {err}") from err
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

@@ -3,12 +3,18 @@
 Shared by ``spikecast backtest`` and ``spikecast demo``: the comparison's metrics, the
 models' cost columns, a ranking, and the outputs (metrics and predictions as
 CSV, a markdown table, a forecast plot and an error-by-step plot), each written atomically
-so that a reader never sees half a file.
+so that a reader never sees half a file, and the set written as a whole
+(:func:`write_outputs`): a run killed midway leaves either the previous complete set or a
+marker file :data:`INCOMPLETE_MARKER` saying the set is mixed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +23,12 @@ import pandas as pd
 from spikecast.atomic import atomic_path
 from spikecast.exceptions import DataValidationError
 
-__all__ = ["ranked_table", "format_table", "markdown_table", "write_text", "write_outputs"]
+__all__ = ["ranked_table", "format_table", "markdown_table", "write_text", "write_outputs",
+           "INCOMPLETE_MARKER"]
+
+#: the file in an output directory while a new set of results is moved into it; left
+#: behind only when the move is interrupted, it marks the set as a mix of two runs
+INCOMPLETE_MARKER = ".spikecast-incomplete"
 
 #: columns of the shown table, in order (those present)
 _SHOWN = ("mae", "mse", "rmse", "smape", "mape", "mase", "r2", "rse", "fit_time_s",
@@ -151,6 +162,69 @@ def _forecast_plot(path: Path, actual: pd.DataFrame, predictions: pd.DataFrame,
     save_figure(fig, path)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _publish(stage: Path, out: Path) -> None:
+    """Move the files of ``stage`` into ``out``: one rename when ``out`` is new, else file
+    by file under :data:`INCOMPLETE_MARKER` (removed once every file is in place)."""
+    if not out.exists():
+        os.chmod(stage, 0o777 & ~_umask())  # mkdtemp makes the folder private
+        os.rename(stage, out)
+        return
+    marker = out / INCOMPLETE_MARKER
+    marker.write_text("spikecast was moving a new set of results into this folder and "
+                      "stopped midway: the files here may mix two runs\n", encoding="utf-8")
+    for path in sorted(stage.iterdir()):
+        os.replace(path, out / path.name)
+    marker.unlink()
+    stage.rmdir()
+
+
+@contextlib.contextmanager
+def _staged(out: Path) -> Iterator[Path]:
+    """A fresh temporary folder to write a set of results into, published into ``out``
+    (:func:`_publish`) when the block succeeds and removed when it fails."""
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"output directory {out} is a file")
+    if out.exists():
+        stage = Path(tempfile.mkdtemp(prefix=".partial-", dir=out))
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        yield stage
+        _publish(stage, out)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _write_files(out: Path, table: pd.DataFrame, predictions: pd.DataFrame,
+                 y: pd.DataFrame, title: str, plot_models: int | None) -> dict[str, str]:
+    """Write every result file into ``out``; ``{kind: file name}``."""
+    from spikecast.plotting import plot_backtest, plot_backtest_errors
+
+    names = {"metrics": "metrics.csv", "predictions": "predictions.csv",
+             "markdown": "results.md", "forecast": "forecast.png",
+             "backtest": "backtest.png", "errors": "errors_by_step.png"}
+    write_text(out / names["metrics"], table.to_csv())
+    write_text(out / names["predictions"], predictions.to_csv(index=False))
+    write_text(out / names["markdown"], (f"## {title}\n\n" if title else "")
+               + markdown_table(table))
+    order = [str(m) for m in table["model"]]  # best first: legends and colours follow it
+    targets = list(pd.unique(predictions["unique_id"]))
+    actual = y.loc[:predictions["ds"].max(), targets]
+    _forecast_plot(out / names["forecast"], actual, predictions, order, plot_models, title)
+    plot_backtest(predictions, actual, path=out / names["backtest"], order=order,
+                  title=_titled(title, "every model's forecasts from every cutoff"))
+    plot_backtest_errors(predictions, "mae", path=out / names["errors"], order=order,
+                         title=_titled(title, "MAE by horizon step"))
+    return names
+
+
 def write_outputs(output_dir: str | os.PathLike, table: pd.DataFrame,
                   predictions: pd.DataFrame, y: pd.DataFrame, *, title: str = "",
                   plot_models: int | None = None) -> dict[str, Path]:
@@ -164,27 +238,16 @@ def write_outputs(output_dir: str | os.PathLike, table: pd.DataFrame,
     (MAE by horizon step). The plots colour each model alike and list the models in rank
     order.
 
+    The files are written into a fresh temporary folder first, then moved into place: a
+    new ``output_dir`` appears complete in one rename; into an existing one the files are
+    moved while :data:`INCOMPLETE_MARKER` marks the folder, so a run killed midway leaves
+    either the previous set untouched or the marker (files of other runs or of the user
+    are left alone).
+
     Returns:
         ``{kind: path}`` of the files written.
     """
-    from spikecast.plotting import plot_backtest, plot_backtest_errors
-
     out = Path(output_dir)
-    paths = {
-        "metrics": write_text(out / "metrics.csv", table.to_csv()),
-        "predictions": write_text(out / "predictions.csv", predictions.to_csv(index=False)),
-        "markdown": write_text(out / "results.md", (f"## {title}\n\n" if title else "")
-                               + markdown_table(table)),
-    }
-    order = [str(m) for m in table["model"]]  # best first: legends and colours follow it
-    targets = list(pd.unique(predictions["unique_id"]))
-    actual = y.loc[:predictions["ds"].max(), targets]
-    paths["forecast"] = out / "forecast.png"
-    _forecast_plot(paths["forecast"], actual, predictions, order, plot_models, title)
-    paths["backtest"] = out / "backtest.png"
-    plot_backtest(predictions, actual, path=paths["backtest"], order=order,
-                  title=_titled(title, "every model's forecasts from every cutoff"))
-    paths["errors"] = out / "errors_by_step.png"
-    plot_backtest_errors(predictions, "mae", path=paths["errors"], order=order,
-                         title=_titled(title, "MAE by horizon step"))
-    return paths
+    with _staged(out) as stage:
+        names = _write_files(stage, table, predictions, y, title, plot_models)
+    return {kind: out / name for kind, name in names.items()}
