@@ -21,6 +21,7 @@ _LAZY = {
     "list_datasets": "spikecast.data.datasets",
     "to_darts": "spikecast.data.darts",  # Darts itself loads inside the functions
     "from_darts": "spikecast.data.darts",
+    "tune": "spikecast.tuning.study",
 }
 
 
