@@ -5,11 +5,14 @@ composed with its protocol's ``base.yaml``, with the overrides the row lists, fo
 scoring pass over every test window (stride 1, no window dropped). Baseline rows are scored
 on exactly the same windows of the same scaled data. Rows accumulate in a CSV (rewritten
 atomically after every row), so a run can be split over several invocations; ``report``
-turns the CSV into markdown tables.
+turns the CSV into markdown tables; with ``--figures`` it also draws, from the CSV alone (no
+run), each protocol's accuracy against estimated energy with its Pareto front
+(:func:`write_figures`).
 
     python benchmarks/results.py p1 --models ts_lif gru naive linear --horizons 96
     python benchmarks/results.py p2 --models ts_lif gru --horizons 24 --seeds 0 1 2
     python benchmarks/results.py report            # prints the markdown tables
+    python benchmarks/results.py report --figures  # ... and writes docs/pareto_p1.png, _p2
 
 A neural P1 row is reproduced by hand with (from the row's run directory)::
 
@@ -51,6 +54,11 @@ PROTOCOL = {
     "p1": {"lookback": 96, "horizons": (96, 192, 336, 720), "metrics": ("mse", "mae")},
     "p2": {"lookback": 168, "horizons": (6, 24, 48, 96), "metrics": ("r2", "rse")},
 }
+# the error each protocol's Pareto figure plots (lower is better) and its axis label
+PARETO = {"p1": ("mse", "test MSE (standardised)"),
+          "p2": ("rse", "test RSE (root relative squared error)")}
+FIGURE_SUBTITLE = ("untuned configurations of docs/results.md: each model's average over "
+                   "horizons {horizons}, variant selected on validation loss")
 SEASON = 24  # ETTh1 is hourly: the seasonal naive repeats the last day
 # ETS(A,Ad,A): additive errors, damped additive trend, additive daily season, chosen up front
 # (the most general additive ETS; not selected on any split)
@@ -284,7 +292,8 @@ def run(protocol: str, models: list[str], horizons: list[int], seeds: list[int],
 def select_variants(frame: pd.DataFrame) -> pd.DataFrame:
     """Per protocol, model and horizon, the rows of the override variant with the lowest
     mean validation loss (model selection on validation only; baselines have one variant)."""
-    frame = frame.assign(overrides=frame["overrides"].fillna(""))
+    # object first: a column read back all empty is float, which "" may not fill
+    frame = frame.assign(overrides=frame["overrides"].astype(object).fillna(""))
     if "val_loss" not in frame:
         frame["val_loss"] = np.nan
     key = ["protocol", "model", "horizon"]
@@ -294,14 +303,36 @@ def select_variants(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.merge(chosen, on=[*key, "overrides"])
 
 
-def report(csv: Path) -> str:
-    """Markdown tables: one per protocol and metric, models as rows, horizons as columns,
-    for the variant selected on validation loss; then every variant tried."""
+def load_selected(csv: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every row of ``csv`` (cost columns added, empty, while only baselines ran), and the
+    rows of the variants :func:`select_variants` picks."""
     frame = pd.read_csv(csv)
     for column in ("params", "train_s", "energy_nj", "val_loss", "overrides"):
         if column not in frame:  # absent while only baselines ran
             frame[column] = np.nan
-    selected = select_variants(frame)
+    return frame, select_variants(frame)
+
+
+def horizon_average(rows: pd.DataFrame, protocol: str, column: str) -> pd.Series:
+    """Per model, the tables' ``avg``: the mean over the protocol's horizons of ``column``'s
+    mean over seeds at each horizon; NaN for a model not run at every horizon (or with no
+    value at one, e.g. no energy estimate)."""
+    means = rows.groupby(["model", "horizon"])[column].mean().unstack("horizon")
+    means = means.reindex(columns=list(PROTOCOL[protocol]["horizons"]))
+    return means.mean(axis=1).where(means.notna().all(axis=1))
+
+
+def model_order(models) -> list[str]:
+    """``models`` in the tables' order: the neural models, the baselines, then the rest."""
+    models = list(models)
+    order = [m for m in (*neural_models(), *BASELINES) if m in models]
+    return order + sorted(set(models) - set(order))
+
+
+def report(csv: Path) -> str:
+    """Markdown tables: one per protocol and metric, models as rows, horizons as columns,
+    for the variant selected on validation loss; then every variant tried."""
+    frame, selected = load_selected(csv)
     parts = []
     for protocol, rows in selected.groupby("protocol"):
         for metric in PROTOCOL[protocol]["metrics"]:
@@ -313,17 +344,15 @@ def report(csv: Path) -> str:
                 return f"{s['mean']:.3f}"
 
             table = stats.apply(cell, axis=1).unstack("horizon").fillna("")
-            means = stats["mean"].unstack("horizon")
-            if means.shape[1] == len(PROTOCOL[protocol]["horizons"]):
-                complete = means.notna().all(axis=1)  # an average only over all horizons
-                table["avg"] = means.mean(axis=1).where(complete).map(
+            if stats["mean"].unstack("horizon").shape[1] == len(PROTOCOL[protocol]["horizons"]):
+                # an average only over all horizons
+                table["avg"] = horizon_average(rows, protocol, metric).map(
                     lambda v: "" if pd.isna(v) else f"{v:.3f}")
             cost = rows.groupby("model").agg(params_max_H=("params", "max"),
                                              train_s=("train_s", "mean"),
                                              energy_nj=("energy_nj", "mean"))
             table = table.join(cost)
-            order = [m for m in (*neural_models(), *BASELINES) if m in table.index]
-            table = table.loc[order + sorted(set(table.index) - set(order))]
+            table = table.loc[model_order(table.index)]
             table["energy_nj"] = table["energy_nj"].map(
                 lambda v: "" if pd.isna(v) else f"{v:.1f}")
             table["train_s"] = table["train_s"].map(lambda v: f"{v:.0f}")
@@ -344,8 +373,43 @@ def report(csv: Path) -> str:
     return "\n\n".join(parts)
 
 
+# --------------------------------------------------------------------------- figures
+def pareto_points(selected: pd.DataFrame, protocol: str) -> pd.DataFrame:
+    """One row per model of ``protocol``: its error (:data:`PARETO`) and ``energy_nj``,
+    each the tables' ``avg`` over horizons (:func:`horizon_average`), in the tables' order.
+    Models without an energy estimate keep an empty ``energy_nj`` (the figure names them)."""
+    rows = selected[selected["protocol"] == protocol]
+    metric = PARETO[protocol][0]
+    points = pd.DataFrame({"energy_nj": horizon_average(rows, protocol, "energy_nj"),
+                           metric: horizon_average(rows, protocol, metric)})
+    return points.loc[model_order(points.index)].rename_axis("model").reset_index()
+
+
+def write_figures(csv: Path, directory: Path, subtitle: str = FIGURE_SUBTITLE) -> list[Path]:
+    """Draw ``<directory>/pareto_<protocol>.png`` for every protocol in ``csv``: each
+    model's error against its estimated energy per forecast window, the Pareto front marked
+    (:func:`spikecast.plotting.plot_pareto`). Reads the CSV only; runs nothing.
+    ``subtitle`` may use ``{horizons}``. Returns the paths written."""
+    from spikecast.plotting import plot_pareto
+
+    _, selected = load_selected(csv)
+    order = [*neural_models(), *BASELINES]  # the same colour for a model in every figure
+    paths = []
+    for protocol in sorted(set(selected["protocol"]) & set(PARETO)):
+        metric, ylabel = PARETO[protocol]
+        horizons = ", ".join(str(h) for h in PROTOCOL[protocol]["horizons"])
+        path = directory / f"pareto_{protocol}.png"
+        plot_pareto(pareto_points(selected, protocol), y=metric, path=path, ylabel=ylabel,
+                    title=f"ETTh1 {protocol.upper()}: test {metric.upper()} against "
+                          "estimated energy per forecast",
+                    subtitle=subtitle.format(horizons=horizons), order=order)
+        paths.append(path)
+    return paths
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Command line: ``p1`` / ``p2`` compute rows, ``report`` prints the tables."""
+    """Command line: ``p1`` / ``p2`` compute rows, ``report`` prints the tables (and, with
+    ``--figures [DIR]``, writes the Pareto figures there, default ``docs/``)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("protocol", choices=["p1", "p2", "report"])
     parser.add_argument("--models", nargs="+", default=[*neural_models(), *BASELINES])
@@ -354,10 +418,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--csv", type=Path, default=REPO / "docs" / "results.csv")
     parser.add_argument("--run-root", type=Path, default=REPO / "outputs" / "results")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--figures", type=Path, nargs="?", const=REPO / "docs", default=None)
+    parser.add_argument("--subtitle", default=FIGURE_SUBTITLE)
     args, overrides = parser.parse_known_args(argv)
     args.run_root = args.run_root.resolve()  # runs chdir into their run directory
     if args.protocol == "report":
         print(report(args.csv))
+        if args.figures is not None:
+            for path in write_figures(args.csv, args.figures, args.subtitle):
+                print(f"wrote {path}", file=sys.stderr)
         return
     valid = [*neural_models(args.protocol), *BASELINES]
     unknown = [m for m in args.models if m not in valid]

@@ -5,6 +5,9 @@ state, no display needed) and returned; with ``path=`` they are also written as 
 atomically (a temporary file in the same directory, then ``os.replace``), so a reader never
 sees a half-written file.
 
+:func:`plot_pareto` puts one point per model on accuracy against estimated energy and marks
+the Pareto front (:func:`pareto_front`).
+
 Every figure colours a model the same way: :func:`model_colors` gives the ``k``-th model of
 the rank order (``order=``, best first) or of first appearance the ``k``-th colour of
 matplotlib's ``tab10`` (then the lighter ``tab20`` shades), and legends list the models in
@@ -25,13 +28,16 @@ from matplotlib.artist import Artist
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.text import Annotation
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.transforms import Bbox
 
 from spikecast.atomic import atomic_path
 from spikecast.data.frames import LONG_COLUMNS
 from spikecast.exceptions import DataValidationError
 
-__all__ = ["plot_forecast", "plot_backtest", "plot_backtest_errors", "model_colors",
-           "save_figure"]
+__all__ = ["plot_forecast", "plot_backtest", "plot_backtest_errors", "plot_pareto",
+           "pareto_front", "model_colors", "save_figure"]
 
 _QUANTILE = re.compile(r"^y_pred_q(.+)$")
 
@@ -488,3 +494,227 @@ def plot_backtest_errors(df, metric: str = "mae", path=None, *, title: str | Non
     if path is not None:
         save_figure(fig, path)
     return fig
+
+
+# ------------------------------------------------------------------------- plot_pareto
+ENERGY_LABEL = "estimated energy per forecast window (nJ, log scale)"
+
+# label positions tried around a point, in order: (dx, dy) in points, then the alignment
+_LABEL_OFFSETS = tuple(
+    (dx, dy, "left" if dx > 0 else "right" if dx < 0 else "center",
+     "bottom" if dy > 0 else "top" if dy < 0 else "center")
+    for dx, dy in ((7, 3), (7, -3), (-7, 3), (-7, -3), (12, 0), (-12, 0), (0, 10), (0, -10),
+                   (12, 12), (-12, 12), (12, -12), (-12, -12), (0, 20), (0, -20))
+)
+
+
+def pareto_front(frame: pd.DataFrame, x: str = "energy_nj", y: str = "mse") -> pd.Series:
+    """Which rows of ``frame`` lie on the Pareto front when a lower ``x`` and a lower ``y``
+    are both better.
+
+    A row is on the front when no other row is at least as good on both columns and strictly
+    better on one. Rows that tie exactly are all on it; rows with a missing (NaN) value in
+    either column are never on it and never dominate another.
+
+    Returns:
+        A boolean Series aligned with ``frame.index``, named ``"pareto"``.
+
+    Example:
+        >>> pts = pd.DataFrame({"energy_nj": [1.0, 2.0, 3.0], "mse": [0.5, 0.6, 0.4]})
+        >>> pareto_front(pts).tolist()
+        [True, False, True]
+    """
+    xs = pd.to_numeric(frame[x], errors="coerce").to_numpy(dtype=float)
+    ys = pd.to_numeric(frame[y], errors="coerce").to_numpy(dtype=float)
+    valid = np.isfinite(xs) & np.isfinite(ys)
+    on = np.zeros(len(frame), dtype=bool)
+    for i in np.flatnonzero(valid):
+        at_least = valid & (xs <= xs[i]) & (ys <= ys[i])
+        on[i] = not (at_least & ((xs < xs[i]) | (ys < ys[i]))).any()
+    return pd.Series(on, index=frame.index, name="pareto")
+
+
+def plot_pareto(frame: pd.DataFrame, x: str = "energy_nj", y: str = "mse",
+                label: str = "model", path=None, *, title: str | None = None,
+                subtitle: str | None = None, xlabel: str = ENERGY_LABEL,
+                ylabel: str | None = None, order: Sequence | None = None,
+                colors: Mapping | None = None) -> Figure:
+    """Accuracy against estimated energy: one point per model, the Pareto front marked.
+
+    The energy axis is logarithmic. The Pareto front (lower error and lower energy both
+    better, :func:`pareto_front`) is drawn as a step line through its points, which are
+    ringed and labelled in bold; every point carries its model's name, placed clear of the
+    other names and points where one of a few offsets allows it. Colours follow
+    :func:`model_colors` of ``order`` (then the frame's order), over every model in
+    ``frame``, shown or not, so a model keeps its colour from figure to figure.
+
+    Nothing is estimated here: a model without a finite, positive ``x`` (the classical
+    baselines have no ``energy_nj`` in ``docs/results.csv``) or without a ``y`` is left out
+    and named in a note under the axes. The energy is read from ``x`` only, never from
+    ``energy_ann_nj``: the analog networks (GRU, LSTM, the ``relu`` twins) have an
+    ``energy_nj`` of their own, equal to their ``energy_ann_nj`` (every operation a
+    multiply-accumulate), and no row of ``docs/results.csv`` has an ``energy_ann_nj``
+    without an ``energy_nj``.
+
+    Args:
+        frame: one row per model, already averaged (``benchmarks/results.py`` passes each
+            model's average over the protocol's horizons, the tables' ``avg`` column).
+        x: the energy column (nJ per forecast window; log axis).
+        y: the error column; lower must be better (MSE, MAE, RSE; not R²).
+        label: the column naming each model.
+        path: if given, also write the figure there as a PNG (atomically).
+        title: figure title; default "accuracy against estimated energy per forecast".
+        subtitle: a smaller line under the title (which runs, which configurations).
+        xlabel: the energy axis label.
+        ylabel: the error axis label; default ``"test <Y> (standardised)"``.
+        order: the models' order for colours (:func:`model_colors`); default the frame's.
+        colors: ``{model: colour}`` overriding those colours.
+
+    Returns:
+        The :class:`matplotlib.figure.Figure` (one axes; its point collections carry the
+        model names as ``gid``).
+
+    Raises:
+        DataValidationError: a column is missing, or a model has more than one row.
+    """
+    points, notes = _pareto_points(frame, x, y, label)
+    _, palette = _styles(frame[label], order, colors)
+    fig = Figure(figsize=(9.5, 6.2), layout="constrained")
+    ax = fig.subplots()
+    front = points[pareto_front(points, x, y)].sort_values([x, y])
+    _draw_pareto(ax, points, front, x, y, palette)
+    _pareto_axes(ax, points, x, y, xlabel, ylabel or f"test {y.upper()} (standardised)")
+    fig.suptitle(title or "accuracy against estimated energy per forecast")
+    if subtitle:
+        ax.set_title(subtitle, fontsize=9, color="0.3")
+    _note(fig, notes)
+    fig.draw_without_rendering()  # lays the axes out, so that label extents are final
+    _place_labels(ax, points, front, x, y)
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def _pareto_points(frame: pd.DataFrame, x: str, y: str, label: str
+                   ) -> tuple[pd.DataFrame, list[str]]:
+    """The plottable rows (``label``, ``x``, ``y``; finite, ``x`` positive) and the notes
+    naming the models left out, with why."""
+    if not isinstance(frame, pd.DataFrame):
+        raise DataValidationError("plot_pareto expects a DataFrame, one row per model")
+    missing = [c for c in (label, x, y) if c not in frame.columns]
+    if missing:
+        raise DataValidationError(f"plot_pareto: no column {missing}; the frame has "
+                                  f"{list(frame.columns)}")
+    names = frame[label].astype(str)
+    repeated = sorted(set(names[names.duplicated()]))
+    if repeated:
+        raise DataValidationError(f"plot_pareto: models {repeated} have several rows; pass "
+                                  "one row per model (e.g. its average over horizons)")
+    points = pd.DataFrame({label: names,
+                           x: pd.to_numeric(frame[x], errors="coerce").astype(float),
+                           y: pd.to_numeric(frame[y], errors="coerce").astype(float)})
+    no_x = ~(np.isfinite(points[x]) & (points[x] > 0))
+    no_y = ~np.isfinite(points[y]) & ~no_x
+    what = "no energy estimate" if x.startswith("energy") else f"no positive {x}"
+    notes = []
+    if no_x.any():  # their error is known: say it, so nothing good hides off the figure
+        shown = [f"{n} {v:.3f}" if np.isfinite(v) else f"{n} (no {y} either)"
+                 for n, v in zip(points.loc[no_x, label], points.loc[no_x, y])]
+        notes.append(f"not shown, {what} (their {y.upper()}): {', '.join(shown)}")
+    if no_y.any():
+        notes.append(f"not shown, no {y}: {', '.join(points.loc[no_y, label])}")
+    return points[~(no_x | no_y)].reset_index(drop=True), notes
+
+
+def _draw_pareto(ax, points: pd.DataFrame, front: pd.DataFrame, x: str, y: str,
+                 palette: Mapping) -> None:
+    """The points in their models' colours, the front's step line and its ringed points."""
+    label = points.columns[0]
+    for _, row in points.iterrows():
+        dots = ax.scatter([row[x]], [row[y]], s=60, color=palette[row[label]],
+                          edgecolors="white", linewidths=0.8, zorder=3)
+        dots.set_gid(row[label])
+    if len(front):
+        ax.step(front[x], front[y], where="post", color="0.2", lw=1.3, ls="--", zorder=2,
+                label="Pareto front: no other model has both lower error and lower energy")
+        ax.scatter(front[x], front[y], s=190, facecolors="none", edgecolors="0.1",
+                   linewidths=1.4, zorder=2.5, label="on the front (bold name)")
+        ax.legend(loc="upper right", fontsize=8, title="lower and further left is better",
+                  title_fontsize=8)
+
+
+def _pareto_axes(ax, points: pd.DataFrame, x: str, y: str, xlabel: str, ylabel: str
+                 ) -> None:
+    """Log energy axis, linear error axis, both with room around the points for names."""
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3, which="major")
+    ax.grid(alpha=0.12, which="minor")
+    if len(points):
+        lo, hi = np.log10(points[x].min()), np.log10(points[x].max())
+        pad = max(hi - lo, 0.5) * 0.1
+        ax.set_xlim(10 ** (lo - pad), 10 ** (hi + 1.5 * pad))
+        lo, hi = points[y].min(), points[y].max()
+        pad = max(hi - lo, abs(hi) * 0.05, 1e-12) * 0.1
+        ax.set_ylim(lo - pad, hi + 1.5 * pad)
+
+
+def _place_labels(ax, points: pd.DataFrame, front: pd.DataFrame, x: str, y: str) -> None:
+    """Name every point, the front's first and in bold, clear of the other names, the points
+    and the front's line (:func:`_place_label` for each)."""
+    label = points.columns[0]
+    xy = ax.transData.transform(points[[x, y]].to_numpy())
+    radius = [10 if i in front.index else 6 for i in points.index]  # the rings are wider
+    dots = [Bbox.from_extents(px - r, py - r, px + r, py + r) for (px, py), r in zip(xy, radius)]
+    taken = _step_boxes(ax, front[[x, y]].to_numpy())
+    for i in sorted(points.index, key=lambda i: (i not in front.index, i)):
+        text = ax.annotate(points.at[i, label], (points.at[i, x], points.at[i, y]),
+                           xytext=(0, 0), textcoords="offset points", fontsize=9, zorder=4,
+                           fontweight="bold" if i in front.index else "normal")
+        text.set_in_layout(False)
+        others = taken + [b for j, b in enumerate(dots) if j != i]
+        taken.append(_place_label(text, others, ax.get_window_extent()))
+
+
+def _step_boxes(ax, front: np.ndarray) -> list[Bbox]:
+    """Thin display boxes around each segment of the front's step line (``where="post"``:
+    across at a point's error to the next point's energy, then down)."""
+    boxes = []
+    for (x0, y0), (x1, y1) in zip(front[:-1], front[1:]):
+        for a, b in (((x0, y0), (x1, y0)), ((x1, y0), (x1, y1))):
+            (ax0, ay0), (bx0, by0) = ax.transData.transform([a, b])
+            boxes.append(Bbox.from_extents(min(ax0, bx0) - 1, min(ay0, by0) - 1,
+                                           max(ax0, bx0) + 1, max(ay0, by0) + 1))
+    return boxes
+
+
+def _place_label(text: Annotation, others: list[Bbox], inside: Bbox) -> Bbox:
+    """Move ``text`` to the first of :data:`_LABEL_OFFSETS` where it overlaps none of
+    ``others`` and stays inside ``inside`` (else where it overlaps least); its extent."""
+    costs = []
+    for dx, dy, ha, va in _LABEL_OFFSETS:
+        text.xyann = (dx, dy)
+        text.set(ha=ha, va=va)
+        costs.append(_overlap(text.get_window_extent(), others, inside))
+        if costs[-1] == 0:
+            break
+    dx, dy, ha, va = _LABEL_OFFSETS[int(np.argmin(costs))]
+    text.xyann = (dx, dy)
+    text.set(ha=ha, va=va)
+    return text.get_window_extent()
+
+
+def _overlap(box: Bbox, others: list[Bbox], inside: Bbox) -> float:
+    """How badly a name's box ``box`` collides: its area over the others' boxes, plus its
+    area outside the axes (counted double)."""
+    def area(a: Bbox, b: Bbox) -> float:
+        w = min(a.x1, b.x1) - max(a.x0, b.x0)
+        h = min(a.y1, b.y1) - max(a.y0, b.y0)
+        return max(w, 0.0) * max(h, 0.0)
+
+    outside = box.width * box.height - area(box, inside)
+    return sum(area(box, o) for o in others) + 2 * outside

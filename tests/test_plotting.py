@@ -274,7 +274,9 @@ def test_write_outputs_says_which_models_are_left_out(comparison, ett, tmp_path,
 
 
 def test_write_outputs_leaves_nothing_half_written(comparison, ett, tmp_path, monkeypatch):
-    """A figure that fails mid-write leaves no temporary file and no partial PNG."""
+    """A figure that fails mid-write leaves no temporary file, no partial PNG and, since the
+    outputs are prepared in a temporary folder and moved into place together, none of the
+    files written before it."""
     table = ranked_table(comparison, metrics=("mae", "mase"))
 
     def broken(self, fname, **kwargs):
@@ -285,7 +287,7 @@ def test_write_outputs_leaves_nothing_half_written(comparison, ett, tmp_path, mo
     monkeypatch.setattr(Figure, "savefig", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         write_outputs(tmp_path, table, comparison.predictions, ett)
-    assert sorted(os.listdir(tmp_path)) == ["metrics.csv", "predictions.csv", "results.md"]
+    assert os.listdir(tmp_path) == []
 
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path, monkeypatch):
@@ -324,3 +326,118 @@ def test_docstrings():
     import spikecast.plotting as P
 
     assert all(getattr(P, n).__doc__ for n in P.__all__)
+
+
+# ----------------------------------------------------------------------------- Pareto
+def pareto_frame() -> pd.DataFrame:
+    """Hand-made: a and c are on the front, e cheapest; b and g are dominated (by a), d ties
+    c exactly (both on it), f has no energy estimate and h no error."""
+    return pd.DataFrame({
+        "model": ["a", "b", "c", "d", "e", "f", "g", "h"],
+        "energy_nj": [10.0, 20.0, 300.0, 300.0, 5.0, float("nan"), 20.0, 40.0],
+        "mse": [0.50, 0.60, 0.40, 0.40, 0.90, 0.10, 0.50, float("nan")],
+    })
+
+
+def test_pareto_front_on_a_hand_made_frame():
+    from spikecast.plotting import pareto_front
+
+    front = pareto_front(pareto_frame())
+    assert front.dtype == bool and list(front.index) == list(range(8))
+    assert list(pareto_frame()["model"][front]) == ["a", "c", "d", "e"]
+    # f's error (0.10) would dominate everything: without an energy it dominates nothing
+    assert not front[5] and not front[7]
+    # the other columns and a higher-is-worse axis other than energy
+    other = pd.DataFrame({"cost": [1, 2, 3], "mae": [3.0, 1.0, 2.0]})
+    assert pareto_front(other, x="cost", y="mae").tolist() == [True, True, False]
+
+
+def point_gids(fig) -> list[str]:
+    return [c.get_gid() for c in fig.axes[0].collections if c.get_gid()]
+
+
+def test_plot_pareto_points_front_labels_and_png(tmp_path):
+    from spikecast.plotting import ENERGY_LABEL, plot_pareto
+
+    frame = pareto_frame()
+    path = tmp_path / "docs" / "pareto.png"
+    fig = plot_pareto(frame, path=path, title="P1", subtitle="untuned", order=list("hgfedcba"))
+    ax = fig.axes[0]
+    assert point_gids(fig) == ["a", "b", "c", "d", "e", "g"]  # one point per model shown
+    assert ax.get_xscale() == "log" and ax.get_xlabel() == ENERGY_LABEL
+    assert ax.get_ylabel() == "test MSE (standardised)"
+    assert fig.get_suptitle() == "P1" and ax.get_title() == "untuned"
+    # the front: a step line from the cheapest front point to the most accurate one
+    (step,) = [line for line in ax.get_lines() if line.get_label().startswith("Pareto")]
+    assert list(step.get_xdata()) == [5.0, 10.0, 300.0, 300.0]
+    assert list(step.get_ydata()) == [0.90, 0.50, 0.40, 0.40]
+    # every point named, the front's names in bold
+    names = {t.get_text(): t.get_fontweight() for t in ax.texts}
+    assert set(names) == {"a", "b", "c", "d", "e", "g"}
+    assert {n for n, w in names.items() if w == "bold"} == {"a", "c", "d", "e"}
+    # the models left out are named, with why; nothing is made up for them
+    note = fig._supxlabel.get_text()
+    assert "f 0.100" in note and "no energy estimate" in note
+    assert "not shown, no mse: h" in note
+    # colours: model_colors of the order given, over every model (shown or not)
+    palette = model_colors(list("hgfedcba"))
+    for collection in ax.collections:
+        if collection.get_gid():
+            assert to_hex(collection.get_facecolor()[0]) == palette[collection.get_gid()]
+    assert_png(path)
+
+
+def test_plot_pareto_names_do_not_overlap():
+    """A tight cluster (two models at the same energy, errors 0.002 apart) and a far one:
+    no two names overlap each other or a point."""
+    from spikecast.plotting import plot_pareto
+
+    frame = pd.DataFrame({"model": ["lif", "plif", "da_lif", "tc_lif", "liaf", "gru", "lstm"],
+                          "energy_nj": [694.7, 694.66, 698.5, 701.0, 1930.0, 2.7e5, 3.6e5],
+                          "rse": [0.873, 0.871, 0.838, 0.819, 0.801, 0.618, 0.605]})
+    fig = plot_pareto(frame, y="rse")
+    fig.draw_without_rendering()
+    boxes = [t.get_window_extent() for t in fig.axes[0].texts]
+    assert len(boxes) == 7
+    for i, a in enumerate(boxes):
+        assert all(not a.overlaps(b) for b in boxes[i + 1:])
+        assert fig.axes[0].get_window_extent().contains(a.x0, a.y0)
+
+
+def test_plot_pareto_rejects_bad_frames():
+    from spikecast.plotting import plot_pareto
+
+    frame = pareto_frame()
+    with pytest.raises(DataValidationError, match="several rows"):
+        plot_pareto(pd.concat([frame, frame.iloc[:1]]))
+    with pytest.raises(DataValidationError, match="no column"):
+        plot_pareto(frame, y="rse")
+
+
+def test_results_script_writes_the_figures_from_the_csv_alone(tmp_path):
+    """benchmarks/results.py: each model's point is the tables' avg over horizons; models
+    with a missing horizon or no energy are left out; one PNG per protocol, nothing run."""
+    import importlib.util
+
+    from conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("results", REPO / "benchmarks" / "results.py")
+    results = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(results)
+    rows = [{"protocol": "p1", "model": m, "horizon": h, "seed": s, "mse": base + h / 1000 + s,
+             "energy_nj": energy, "val_loss": 1.0 if energy else float("nan")}
+            for m, base, energy in (("gru", 0.4, 100.0), ("lif", 0.5, 10.0),
+                                    ("naive", 1.3, None))
+            for h in (96, 192, 336, 720) for s in ((0, 1) if energy else (0,))]
+    rows += [{"protocol": "p2", "model": "lif", "horizon": h, "seed": 0, "rse": 0.8,
+              "energy_nj": 5.0, "val_loss": 1.0} for h in (6, 24, 48)]  # H=96 missing
+    csv = tmp_path / "results.csv"
+    pd.DataFrame(rows).to_csv(csv, index=False)
+    _, selected = results.load_selected(csv)
+    points = results.pareto_points(selected, "p1").set_index("model")
+    assert points.loc["gru", "mse"] == pytest.approx(0.4 + 0.336 + 0.5)  # seeds, then H
+    assert points.loc["gru", "energy_nj"] == 100.0 and pd.isna(points.loc["naive", "energy_nj"])
+    paths = results.write_figures(csv, tmp_path / "docs")
+    assert [p.name for p in paths] == ["pareto_p1.png", "pareto_p2.png"]
+    for path in paths:
+        assert_png(path)
