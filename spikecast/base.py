@@ -65,6 +65,14 @@ class ForecasterTags:
     reports_costs: bool = False
 
 
+def _column_labels(y) -> dict:
+    """The column labels of a wide ``y`` that are not strings (``{"0": 0}``): columns are
+    matched by their string form inside, and forecasts get the original labels back."""
+    if not isinstance(y, pd.DataFrame):
+        return {}
+    return {str(c): c for c in y.columns if not isinstance(c, str)}
+
+
 def get_tags(estimator) -> ForecasterTags:
     """The :class:`ForecasterTags` of ``estimator`` (an instance: tags may depend on its
     parameters, e.g. ``supports_quantiles`` on ``loss``)."""
@@ -261,6 +269,7 @@ class BaseForecaster(BaseEstimator):
         if not get_tags(self).supports_covariates:
             panel = panel.select(targets)
         self.columns_ = list(panel.columns)
+        self.column_labels_ = _column_labels(y)
         self.target_columns_ = targets
         self.target_positions_ = [panel.columns.index(t) for t in targets]
         self.covariate_columns_ = [c for c in panel.columns if c not in targets]
@@ -457,7 +466,9 @@ class BaseForecaster(BaseEstimator):
 
     def _format(self, panel: Panel, forecasts: list[np.ndarray], steps: int | None = None):
         steps = int(self.horizon) if steps is None else steps
-        return format_forecasts(panel, forecasts, self.target_columns_, steps)
+        labels = getattr(self, "column_labels_", {})
+        return format_forecasts(panel, forecasts,
+                                [labels.get(c, c) for c in self.target_columns_], steps)
 
 def _row_ranges(panel: Panel, ends, starts, min_length: int) -> tuple[np.ndarray, np.ndarray]:
     """``ends`` and ``starts`` as ``[n_cutoffs, n_series]`` int arrays, checked against the

@@ -605,6 +605,8 @@ class NeuralForecaster(BaseForecaster):
             "spikecast_version": __version__,
             "params": self._savable_params(),
             "columns": [encode_label(c) for c in self.columns_],
+            "column_labels": [[c, encode_label(label)]
+                              for c, label in self.column_labels_.items()],
             "target_columns": [encode_label(c) for c in self.target_columns_],
             "future_columns": [encode_label(c) for c in self.future_columns_],
             "static_columns": [encode_label(c) for c in self.static_columns_],
@@ -679,6 +681,8 @@ class NeuralForecaster(BaseForecaster):
         self.validate_params()
         _check_load_limits(self)
         self.columns_ = [decode_label(c) for c in meta["columns"]]
+        self.column_labels_ = {c: decode_label(label)
+                               for c, label in meta.get("column_labels", [])}
         self.target_columns_ = [decode_label(c) for c in meta["target_columns"]]
         self.future_columns_ = [decode_label(c) for c in meta.get("future_columns", [])]
         self.static_columns_ = [decode_label(c) for c in meta.get("static_columns", [])]

@@ -303,3 +303,13 @@ def test_the_hostile_catalogue_runs_under_a_memory_limit_and_a_deadline(
     assert request.node.get_closest_marker("timeout").args[0] <= 120
     with pytest.raises(MemoryError):  # what a 64 GB request by a tampered input meets
         bytearray(64 * 1024**3)
+
+
+def test_integer_column_names_come_back_as_integers(tmp_path):
+    y = _frame(columns=("a", "b")).set_axis([0, 1], axis=1)
+    model = NeuralForecaster(**TINY).fit(y)
+    assert list(model.predict().columns) == [0, 1]
+    model.save(tmp_path / "m.safetensors")
+    assert list(NeuralForecaster.load(tmp_path / "m.safetensors").predict().columns) == [0, 1]
+    from spikecast.baselines import NaiveForecaster
+    assert list(NaiveForecaster(horizon=3).fit(y).predict().columns) == [0, 1]
