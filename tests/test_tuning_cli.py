@@ -65,3 +65,14 @@ def test_missing_sections_and_files(tmp_path, capsys):
     del bad["tune"]
     assert main(["tune", "--config", str(write(tmp_path, bad))]) == 2
     assert "missing required key(s) ['tune']" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "configs" /
+                                         "tune").glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_tune_configs_load(path):
+    """Every configs/tune file is a valid tune configuration whose models all build."""
+    from spikecast.cli.tune import load_tune_config
+
+    settings, spec = load_tune_config(str(path))
+    assert settings["n_trials"] >= 1 and 0 < settings["test_size"] < 1
+    assert len(spec.build_models()) == len(spec.models)
