@@ -313,3 +313,16 @@ def test_integer_column_names_come_back_as_integers(tmp_path):
     assert list(NeuralForecaster.load(tmp_path / "m.safetensors").predict().columns) == [0, 1]
     from spikecast.baselines import NaiveForecaster
     assert list(NaiveForecaster(horizon=3).fit(y).predict().columns) == [0, 1]
+
+
+def test_a_save_removes_what_a_killed_save_left_behind(tmp_path, fitted):
+    stale = tmp_path / ".m.safetensors.abcd1234.tmp"  # atomic_path's naming
+    running = tmp_path / ".m.safetensors.efgh5678.tmp"
+    other = tmp_path / ".other.safetensors.abcd1234.tmp"
+    for path in (stale, running, other):
+        path.write_bytes(b"partial")
+    old = os.path.getmtime(stale) - 3600
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    fitted.save(tmp_path / "m.safetensors")
+    assert not stale.exists() and running.exists() and other.exists()

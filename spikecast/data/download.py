@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import re
 import socket
 import ssl
 import sys
@@ -32,7 +31,11 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from spikecast.atomic import atomic_path
+from spikecast.atomic import (
+    STALE_PART_SECONDS,
+    atomic_path,
+)
+from spikecast.atomic import remove_stale_temporaries as remove_stale_parts
 from spikecast.exceptions import ChecksumMismatchError, DownloadError
 
 __all__ = [
@@ -55,8 +58,6 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_DEADLINE = 3600.0
 #: The most bytes :func:`download_file` accepts unless told otherwise (1 GiB).
 DEFAULT_MAX_BYTES = 1 << 30
-#: A temporary download file untouched for this many seconds is a leftover of a killed run.
-STALE_PART_SECONDS = 900.0
 
 _CHUNK = 1 << 20  # 1 MiB
 _PROBE_TIMEOUT = 2.0  # after the announced body: how long to look for bytes beyond it
@@ -89,52 +90,6 @@ def card_max_bytes(card: dict) -> int:
 
 
 # ------------------------------------------------------------------------ leftovers
-def _part_pattern(name: str) -> re.Pattern[str]:
-    """The names :func:`spikecast.atomic.atomic_path` gives temporary files for ``name``."""
-    return re.compile(rf"\.{re.escape(name)}\.[A-Za-z0-9_]{{8}}\.(?:part|tmp)")
-
-
-def remove_stale_parts(dest: str | os.PathLike,
-                       older_than: float = STALE_PART_SECONDS) -> list[Path]:
-    """Remove the temporary files a killed download of ``dest`` left behind; return them.
-
-    Only files named as :func:`spikecast.atomic.atomic_path` names them for ``dest``
-    (``.<name>.XXXXXXXX.part`` or ``.tmp``), in ``dest``'s folder (the link target's folder
-    for a symbolic link), and not modified for ``older_than`` seconds (a running download
-    writes its file at least once per read timeout) are removed. Nothing else is touched.
-    """
-    dest = Path(dest)
-    folders = {dest.parent}
-    if dest.is_symlink():
-        folders.add(Path(os.path.realpath(dest)).parent)
-    pattern = _part_pattern(dest.name if not dest.is_symlink()
-                            else Path(os.path.realpath(dest)).name)
-    removed = []
-    now = time.time()
-    for folder in folders:
-        removed += _remove_matching(folder, pattern, now - older_than)
-    return removed
-
-
-def _remove_matching(folder: Path, pattern: re.Pattern[str], before: float) -> list[Path]:
-    """Unlink the regular files in ``folder`` whose names match and that are older."""
-    removed: list[Path] = []
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:  # no folder yet, or unreadable: nothing of ours to clean
-        return removed
-    for entry in entries:
-        if not pattern.fullmatch(entry.name):
-            continue
-        try:
-            if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < before:
-                os.unlink(entry.path)
-                removed.append(Path(entry.path))
-        except OSError:  # vanished meanwhile, or not ours to remove
-            continue
-    return removed
-
-
 # ------------------------------------------------------------------------ deadline
 class _Deadline:
     """The overall deadline of one download.
