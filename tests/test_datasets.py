@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 import statsmodels.datasets
 import yaml
+from dataset_cards import CSV_TEXT, RAW_CARD, make_card, register
 
 from spikecast.data import datasets
 from spikecast.data.datasets import (
@@ -29,7 +30,6 @@ from spikecast.data.datasets import (
     load_card,
     load_dataset,
     resolve_data_dir,
-    validate_card,
     verify_file,
 )
 from spikecast.data.download import (
@@ -68,34 +68,6 @@ def _no_user_cache(tmp_path_factory, monkeypatch):
 
 
 # ------------------------------------------------------------------------------ helpers
-CSV_TEXT = ("date,a,b\n2020-01-01 00:00:00,1.0,10\n2020-01-01 01:00:00,2.5,11\n"
-            "2020-01-01 02:00:00,3.0,12\n2020-01-01 03:00:00,4.0,13\n")
-
-
-RAW_CARD = {
-    "name": "tiny", "description": "test", "source": "url",
-    "url": "http://127.0.0.1:9/tiny.csv", "file": "tiny.csv", "sha256": None,
-    "format": "csv", "date_column": "date", "freq": "h", "rows": 4,
-    "columns": ["a", "b"], "n_columns": 2, "target": "b", "license": "none",
-    "citation": "none", "split": {"p1": {"ratios": [0.7, 0.1, 0.2]},
-                                  "p2": {"ratios": [0.6, 0.2, 0.2]}},
-}
-
-
-def make_card(drop=(), **overrides) -> dict:
-    """A valid card for a small hourly CSV with columns a, b (validated, defaults filled)."""
-    card = {k: v for k, v in {**RAW_CARD, **overrides}.items() if k not in drop}
-    return validate_card(card, "<test card>")
-
-
-def register(monkeypatch, *cards: dict) -> None:
-    """Make extra cards visible to load_dataset / dataset_card for this test."""
-    known, lookup = datasets._registry()
-    known, lookup = dict(known), dict(lookup)
-    for card in cards:
-        known[card["name"]] = card
-        lookup[datasets._norm(card["name"])] = card["name"]
-    monkeypatch.setattr(datasets, "_registry", lambda: (known, lookup))
 
 
 def write(path: Path, text: str) -> Path:

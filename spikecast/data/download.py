@@ -162,8 +162,9 @@ class _Deadline:
             self._timer.cancel()
 
 
-class _WatchedHTTPConnection(http.client.HTTPConnection):
-    """An HTTP connection whose socket is registered with a :class:`_Deadline`."""
+class _Watched:
+    """Registers a connection's socket with a :class:`_Deadline` once it is connected (for
+    HTTPS after the TLS handshake, which ``connect`` includes)."""
 
     def __init__(self, *args: Any, watch: _Deadline, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -171,21 +172,16 @@ class _WatchedHTTPConnection(http.client.HTTPConnection):
 
     def connect(self) -> None:
         """Connect, then register the socket with the deadline."""
-        super().connect()
-        self._watch.register(self.sock)
+        super().connect()  # type: ignore[misc]
+        self._watch.register(self.sock)  # type: ignore[attr-defined]
 
 
-class _WatchedHTTPSConnection(http.client.HTTPSConnection):
+class _WatchedHTTPConnection(_Watched, http.client.HTTPConnection):
+    """An HTTP connection whose socket is registered with a :class:`_Deadline`."""
+
+
+class _WatchedHTTPSConnection(_Watched, http.client.HTTPSConnection):
     """An HTTPS connection whose (TLS) socket is registered with a :class:`_Deadline`."""
-
-    def __init__(self, *args: Any, watch: _Deadline, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self._watch = watch
-
-    def connect(self) -> None:
-        """Connect and wrap in TLS, then register the socket with the deadline."""
-        super().connect()
-        self._watch.register(self.sock)
 
 
 class _WatchedHTTPHandler(urllib.request.HTTPHandler):
