@@ -64,7 +64,8 @@ CATEGORIES = ("data loading", "synapse GEMMs / convolutions", "neuron kernels",
 _GEMM = ("addmm", "aten::mm", "bmm", "matmul", "linear", "convolution", "conv1d",
          "mkldnn", "AddmmBackward", "MmBackward", "ConvolutionBackward", "BmmBackward",
          "gru", "GruBackward", "rnn", "RnnBackward", "_thnn_fused")
-_NEURON = ("LeakyFunction", "LIAFFunction", "TSLIFFunction", "TCLIFFunction")
+_NEURON = ("LeakyFunction", "LIAFFunction", "TSLIFFunction", "TCLIFFunction",
+           "SubStepMeanFunction")
 _NORM = ("batch_norm", "BatchNorm", "native_batch_norm", "instance_norm", "layer_norm",
          "var_mean", "std", "NativeBatchNormBackward")
 

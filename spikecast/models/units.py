@@ -169,6 +169,28 @@ class NeuronUnit(_Calibrated):
         self._tally(out)
         return out
 
+    def sub_step_average(self, current: torch.Tensor, steps: int) -> torch.Tensor:
+        """``current`` ``[*items, F]`` presented ``steps`` times from rest, the outputs
+        averaged over the sub-steps: ``[*items, F]``.
+
+        With ``T = steps`` and the calibrated bias ``shift``::
+
+            y = (1/T) · sum_{m=1..T} neuron(I + shift, ..., I + shift)[m]
+
+        exactly ``self(current.unsqueeze(0).repeat(T, 1, ...)).mean(dim=0)``. An analog twin
+        (memoryless) and ``T = 1`` run once; a spiking neuron goes through
+        :meth:`spikecast.neurons.BaseNeuron.sub_step_average` (a fused kernel where there is
+        one), except on a calibrating or monitored call, which runs the ``T`` copies.
+        """
+        if is_analog(self.name) or steps == 1:
+            # a memoryless activation gives the same value at every sub-step
+            return self(current.unsqueeze(0)).squeeze(0)
+        neuron = self.neuron
+        if self.needs_calibration or self._monitor or not isinstance(neuron,
+                                                                     neurons.BaseNeuron):
+            return self(current.unsqueeze(0).repeat(steps, *(1,) * current.dim())).mean(dim=0)
+        return neuron.sub_step_average(current + self.shift, steps)
+
     def step(self, current: torch.Tensor, state=None):
         """One step ``[*items, F]`` from ``state`` (``None``: rest): ``(output, new_state)``.
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from spikecast.neurons import fused as _fused
 from spikecast.neurons import surrogate as _surrogate
 from spikecast.validation import Integral, Interval, validate_params
 
@@ -221,6 +222,42 @@ class BaseNeuron(nn.Module):
             n = sum(s.detach().count_nonzero() for s in spikes)
             self._record(n, x_t.numel())
         return y, new_state
+
+    def sub_step_average(self, x: torch.Tensor, steps: int) -> torch.Tensor:
+        """The mean output over ``steps`` sub-steps of the constant current ``x``, from rest.
+
+        With ``T = steps`` and ``x`` ``[*items, F]`` (one current per neuron)::
+
+            y = (1/T) · sum_{m=1..T} neuron(x, x, ..., x)[m]
+
+        the neuron's multi-step forward over the sequence of ``T`` copies of ``x``, starting
+        from the zero state, averaged over the ``T`` steps: exactly
+        ``self(x.unsqueeze(0).repeat(T, 1, ...)).mean(dim=0)`` (SpikeTCN's sub-steps). The
+        ``"fused"`` backend runs it as one elementwise kernel for LIF, PLIF, DA-LIF, TS-LIF
+        and TC-LIF on CPU float32/float64 tensors with ``T <= 4``
+        (:mod:`spikecast.neurons.fused`; the same forward bits, gradients within rounding,
+        without the ``T`` copies); every other case, and a call with :attr:`monitor` on,
+        takes the sequence path.
+
+        Args:
+            x: the current ``[*items, F]`` (``F`` = :attr:`num_features` for per-feature
+                parameters).
+            steps: ``T >= 1``.
+
+        Returns:
+            ``y``, shaped like ``x``.
+        """
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+            raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+        self._check_step_input(x, "x")
+        if not self.monitor and self._resolve_backend(x) == "fused":
+            y = _fused.sub_step_mean(self, x, steps, self._coefficients(x),
+                                     self._fused_surrogate())
+            if y is not None:
+                return y
+        return self(x.unsqueeze(0).repeat(steps, *(1,) * x.dim())).mean(dim=0)
 
     # ------------------------------------------------------------------ backends
     def _fused_unsupported(self) -> str | None:

@@ -59,7 +59,7 @@ from spikecast.models.architectures.base import (
     modules_of,
 )
 from spikecast.models.encodings import SpikeEncoding
-from spikecast.models.units import NeuronUnit, is_analog
+from spikecast.models.units import NeuronUnit
 from spikecast.validation import validate_params
 
 __all__ = ["SpikeTCN", "SpikeTCNBlock"]
@@ -69,12 +69,8 @@ def _sub_step_average(unit: NeuronUnit, current: torch.Tensor, steps: int) -> to
     """``current`` ``[N, C, L]`` presented ``steps`` times to ``unit`` (membrane per position,
     from rest), output averaged over the sub-steps: ``[N, C, L]``."""
     items = current.transpose(1, 2)  # [N, L, C]: the unit wants the features last
-    if is_analog(unit.name) or steps == 1:
-        # a memoryless activation gives the same value at every sub-step
-        out = unit(items.unsqueeze(0)).squeeze(0)
-    else:
-        out = unit(items.unsqueeze(0).repeat(steps, 1, 1, 1)).mean(dim=0)
-    return out.transpose(1, 2)
+    # = unit(items.unsqueeze(0).repeat(steps, 1, 1, 1)).mean(dim=0), fused where it can be
+    return unit.sub_step_average(items, steps).transpose(1, 2)
 
 
 class SpikeTCNBlock(nn.Module):

@@ -16,7 +16,9 @@ Kernel backends (:func:`kernel_for` picks one per call):
 Every backend evaluates the surrogate gradient from its entry in
 :data:`spikecast.neurons.surrogate.SURROGATES` (the module doc there says how); no kernel
 lists the surrogates. The neurons use these through ``backend="fused"`` (the default via
-``"auto"``).
+``"auto"``). :func:`sub_step_mean` (:class:`SubStepMeanFunction`) is the fused form of
+:meth:`~spikecast.neurons.BaseNeuron.sub_step_average`: ``T`` sub-steps from rest with a
+constant current, averaged, as one elementwise numba kernel.
 """
 
 from __future__ import annotations
@@ -33,6 +35,11 @@ from spikecast.neurons.fused._functions import (
     triton_available,
     use_kernel,
 )
+from spikecast.neurons.fused._substeps import (
+    MAX_FUSED_STEPS,
+    SubStepMeanFunction,
+    sub_step_mean,
+)
 
 __all__ = [
     "KERNELS",
@@ -44,6 +51,9 @@ __all__ = [
     "LIAFFunction",
     "TSLIFFunction",
     "TCLIFFunction",
+    "MAX_FUSED_STEPS",
+    "SubStepMeanFunction",
+    "sub_step_mean",
     "kernel_for",
     "numba_available",
     "triton_available",
