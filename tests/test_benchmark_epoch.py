@@ -38,3 +38,14 @@ def test_categories():
     assert bench._category("aten::addmm") == "synapse GEMMs / convolutions"
     assert bench._category("aten::native_batch_norm") == "normalisation"
     assert bench._category("aten::add_") is None
+
+
+def test_encoding_cost_benchmark_runs_quickly(capsys):
+    """benchmarks/encoding_cost.py --quick prints its one-row table."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "encoding_cost.py"
+    spec = importlib.util.spec_from_file_location("encoding_cost", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--quick"]) == 0
+    row = capsys.readouterr().out.strip().splitlines()[-1]
+    assert row.startswith("| ts_lif |") and float(row.split("|")[-2]) > 0
