@@ -34,6 +34,7 @@ from spikecast.data.windows import (
     spread_windows,
     unscale_forecasts,
 )
+from spikecast.devices import excess_devices
 from spikecast.exceptions import DataValidationError, InvalidParameterError, ModelFileError
 from spikecast.model_file import (
     decode_label,
@@ -298,6 +299,9 @@ class NeuralForecaster(BaseForecaster):
         except ValueError as err:  # the message lists the valid neurons / levels
             raise InvalidParameterError(str(err)) from err
         _check_trainer_kwargs(self.trainer_kwargs)
+        too_many = excess_devices(self.devices, self.accelerator)
+        if too_many:  # 64 "devices" on 2 cores start 64 processes and hold the machine
+            raise InvalidParameterError(f"devices={self.devices!r} {too_many}")
         if not self.neuron_params:
             return
         if neuron not in neurons.NEURONS:

@@ -326,3 +326,13 @@ def test_a_save_removes_what_a_killed_save_left_behind(tmp_path, fitted):
     os.utime(other, (old, old))
     fitted.save(tmp_path / "m.safetensors")
     assert not stale.exists() and running.exists() and other.exists()
+
+
+def test_more_devices_or_jobs_than_the_machine_has_are_refused():
+    from spikecast.backtest import backtest
+
+    many = (os.cpu_count() or 1) + 62
+    with pytest.raises(InvalidParameterError, match=f"devices={many} asks for {many} devices"):
+        NeuralForecaster(**{**TINY, "accelerator": "cpu", "devices": many}).fit(_frame())
+    with pytest.raises(InvalidParameterError, match=f"n_jobs: {many} parallel workers"):
+        backtest(NeuralForecaster(**TINY), _frame(), start=0.8, n_jobs=many)

@@ -12,6 +12,7 @@ import datetime
 
 import numpy as np
 
+from spikecast.devices import excess_jobs
 from spikecast.exceptions import InvalidParameterError
 from spikecast.validation import Check, Integral, Interval, Options, Real, validate_params
 
@@ -53,6 +54,9 @@ def check_backtest_params(**params) -> None:
                         f"{list(BACKTEST_CONSTRAINTS)}")
     validate_params({k: v for k, v in params.items() if k != "train_length"},
                     BACKTEST_CONSTRAINTS)
+    too_many = excess_jobs(params.get("n_jobs"))
+    if too_many:  # more joblib workers than cores would hold the machine
+        raise InvalidParameterError(f"n_jobs: {too_many}")
     if "window" not in params and "train_length" not in params:
         return
     window, train_length = params.get("window", "expanding"), params.get("train_length")

@@ -53,12 +53,13 @@ import yaml
 
 from spikecast import safe_yaml
 from spikecast.backtest.params import check_backtest_params
+from spikecast.devices import excess_devices, excess_jobs
 from spikecast.exceptions import InvalidParameterError
 from spikecast.experiment.registry import MODELS, ConfigError, build_model, model_params
 from spikecast.validation import Integral, Interval, validate_params
 
 __all__ = ["BacktestSpec", "load_spec", "spec_from_dict", "read_yaml", "DEFAULT_METRICS",
-           "available_devices", "check_devices", "check_n_jobs", "check_output_dir"]
+           "check_devices", "check_n_jobs", "check_output_dir"]
 
 DEFAULT_METRICS = ("mae", "mse", "smape", "mase")
 _TOP = {"dataset": True, "backtest": True, "models": True, "seed": False, "output_dir": False}
@@ -188,49 +189,17 @@ class BacktestSpec:
 
 
 # ------------------------------------------------------------------------------ checks
-def available_devices(accelerator: object = "auto") -> int:
-    """How many devices ``accelerator`` has on this machine: CPU cores
-    (``os.cpu_count()``) for ``"cpu"``, visible CUDA GPUs for ``"gpu"`` / ``"cuda"``, the
-    larger of the two for ``"auto"`` or anything else."""
-    cores = os.cpu_count() or 1
-    name = str(accelerator).lower()
-    if name == "cpu":
-        return cores
-    import torch
-
-    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    return gpus if name in ("gpu", "cuda") else max(cores, gpus)
-
-
-def _device_count(devices) -> int | None:
-    """The number of devices ``devices`` asks for (``None``: all / "auto", or not a count)."""
-    if isinstance(devices, bool):
-        return None
-    if isinstance(devices, str) and devices.strip().lstrip("-").isdigit():
-        devices = int(devices)
-    if isinstance(devices, int):
-        return devices if devices > 0 else None
-    if isinstance(devices, (list, tuple)):
-        return len(devices)
-    return None
-
-
 def check_devices(devices, accelerator: object, key: str) -> None:
     """Refuse ``devices`` (Lightning's: a count, a list of ids, ``"auto"``, ``-1``) beyond
-    what ``accelerator`` has on this machine (:func:`available_devices`): 64 "devices" on
-    2 cores start 64 processes and hold the machine.
+    what ``accelerator`` has on this machine (:func:`spikecast.devices.excess_devices`):
+    64 "devices" on 2 cores start 64 processes and hold the machine.
 
     Raises:
         ConfigError: naming ``key``, the count asked for and the count available.
     """
-    wanted = _device_count(devices)
-    if wanted is None:
-        return
-    limit = available_devices(accelerator)
-    if wanted > limit:
-        raise ConfigError(f"{key}: {_short(devices)} asks for {wanted} devices, but "
-                          f"accelerator={_short(accelerator)} has {limit} on this machine; "
-                          f"use at most {limit} (or \"auto\")")
+    problem = excess_devices(devices, accelerator)
+    if problem:
+        raise ConfigError(f"{key}: {_short(devices)} {problem}")
 
 
 def check_output_dir(path: str | os.PathLike, key: str) -> None:
@@ -258,10 +227,9 @@ def check_n_jobs(n_jobs, key: str) -> None:
     Raises:
         ConfigError: naming ``key``.
     """
-    cores = os.cpu_count() or 1
-    if isinstance(n_jobs, int) and not isinstance(n_jobs, bool) and n_jobs > cores:
-        raise ConfigError(f"{key}: {n_jobs} parallel fits, but this machine has {cores} CPU "
-                          f"cores; use at most {cores} (or -1 for all cores)")
+    problem = excess_jobs(n_jobs)
+    if problem:
+        raise ConfigError(f"{key}: {problem}")
 
 
 def _section(value, keys: dict[str, bool], where: str) -> dict:
