@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from dataset_cards import register
 
 import spikecast
 from spikecast import NeuralForecaster
@@ -41,7 +42,7 @@ from spikecast.baselines import (
     VARForecaster,
 )
 from spikecast.data import load_dataset
-from spikecast.data.datasets import DatasetNotFoundError
+from spikecast.data.datasets import DatasetNotFoundError, dataset_card
 from spikecast.exceptions import DataValidationError, InvalidParameterError
 
 FAST = dict(lookback=8, horizon=3, hidden_size=4, max_epochs=1, verbose=False)
@@ -596,8 +597,10 @@ def _row(stamp: str, value: str = "1.0") -> str:
     (HEADER + _row("yesterday"),
      r"column 'date', line 2 \(data row 0\): unparseable date 'yesterday'"),
 ])
-def test_load_dataset_bad_file(tmp_path, text, match):
-    (tmp_path / "ETTh2.csv").write_text(text)  # ETTh2's card has no checksum
+def test_load_dataset_bad_file(tmp_path, monkeypatch, text, match):
+    # ETTh2's card without its checksum: the file is read as it is, so its errors show
+    register(monkeypatch, {**dataset_card("ETTh2"), "sha256": None})
+    (tmp_path / "ETTh2.csv").write_text(text)
     with pytest.raises(DataValidationError, match=r"ETTh2\.csv: " + match) as excinfo:
         load_dataset("ETTh2", data_dir=tmp_path, download=False)
     _assert_raised_here(excinfo)
