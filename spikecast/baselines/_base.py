@@ -233,7 +233,8 @@ class LocalModelForecaster(QuantileMixin, BaselineForecaster):
     Subclasses implement :meth:`_fit_one` (fit on a 1-D array, return a results object),
     :meth:`_apply_one` (the fitted parameters on a new 1-D history, without refitting),
     :meth:`_quantiles_one` (quantiles from a results object) and may override
-    :meth:`_forecast_one`.
+    :meth:`_forecast_one`, and :meth:`_forecast_histories` to forecast many histories of
+    one column (``historical_forecasts``' cutoffs) in one pass.
     """
 
     _parameter_constraints: dict[str, list] = {
@@ -342,44 +343,80 @@ class LocalModelForecaster(QuantileMixin, BaselineForecaster):
 
     def _forecast_local(self, panels: list[Panel], levels: list[float] | None):
         """Points (and, with ``levels``, quantiles ``[H, n_columns, n_levels]``) of every
-        column of every series of every panel."""
+        column of every series of every panel: every (series, column) model forecasts all
+        its histories in one call (:meth:`_forecast_histories`)."""
         horizon = int(self.horizon)
-        name = type(self).__name__
+        n_levels = len(levels or [])
         log = WarningLog()
-        points, quantiles = [], []
-        for panel in panels:
-            same = panel is self.train_panel_
-            p_panel, q_panel = [], []
-            for uid, values in zip(panel.ids, panel.values):
+        points = [[np.empty((horizon, p.n_columns)) for _ in p.ids] for p in panels]
+        quantiles = [[np.empty((horizon, p.n_columns, n_levels)) for _ in p.ids]
+                     for p in panels]
+        for (i, j), cells in self._cells(panels).items():
+            kind, model = self.models_[(i, j)]
+            first = panels[cells[0][0]]
+            loc = where(first.ids[cells[0][1]], first.columns[j], first.kind)
+            histories = [None if panels[c] is self.train_panel_ else panels[c].values[s][:, j]
+                         for c, s in cells]
+            run = self._fallback_histories if kind == "fallback" else self._forecast_histories
+            f, q = run(model, histories, horizon, levels, log, loc)
+            for (c, s), f_c, q_c in zip(cells, f, q):
+                points[c][s][:, j] = f_c
+                quantiles[c][s][:, j, :] = q_c
+        log.report(type(self).__name__, "predict", len(self.models_))
+        if not levels:
+            return points, None
+        return points, [[tidy_quantiles(f, q, levels) for f, q in zip(fp, qp)]
+                        for fp, qp in zip(points, quantiles)]
+
+    def _cells(self, panels: list[Panel]) -> dict[tuple[int, int], list[tuple[int, int]]]:
+        """``{(fitted series position, column position): [(panel, series in the panel),
+        ...]}``: the histories every fitted model forecasts after."""
+        cells: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        for c, panel in enumerate(panels):
+            for s, uid in enumerate(panel.ids):
                 i = self._series_position(uid)
-                f = np.empty((horizon, panel.n_columns))
-                q = np.empty((horizon, panel.n_columns, len(levels or [])))
-                for j, column in enumerate(panel.columns):
-                    kind, model = self.models_[(i, j)]
-                    loc = where(uid, column, panel.kind)
-                    if kind == "fallback":
-                        history = None if same else values[:, j:j + 1]
-                        f[:, j] = np.asarray(model.predict(history))[:, 0]
-                        if levels:
-                            fq = model.predict_quantiles(history)
-                            q[:, j, :] = np.stack([np.asarray(fq[lv])[:, 0] for lv in levels],
-                                                  axis=-1)
-                        continue
-                    try:
-                        result = model if same else log.run(loc, self._apply_one, model,
-                                                            values[:, j])
-                        f[:, j] = log.run(loc, self._forecast_one, result, horizon)
-                        if levels:
-                            q[:, j, :] = log.run(loc, self._quantiles_one, result, horizon,
-                                                 f[:, j], levels)
-                    except Exception as err:
-                        raise ModelError(
-                            f"{name}: forecasting failed on {loc} ({len(values)} rows of "
-                            f"history): {type(err).__name__}: {err}"
-                        ) from err
-                p_panel.append(f)
-                q_panel.append(tidy_quantiles(f, q, levels) if levels else q)
-            points.append(p_panel)
-            quantiles.append(q_panel)
-        log.report(name, "predict", len(self.models_))
-        return points, (quantiles if levels else None)
+                for j in range(panel.n_columns):
+                    cells.setdefault((i, j), []).append((c, s))
+        return cells
+
+    def _forecast_histories(self, result, histories: list, horizon: int,
+                            levels: list[float] | None, log: WarningLog, loc: str
+                            ) -> tuple[np.ndarray, np.ndarray]:
+        """Forecasts of one fitted column model after every history: ``(points [n, H],
+        quantiles [n, H, n_levels])`` for ``n`` 1-D histories (``None``: the training data,
+        forecast by ``result`` itself).
+
+        The default applies the fitted parameters to every history in turn
+        (:meth:`_apply_one`, :meth:`_forecast_one`, :meth:`_quantiles_one`); a model that
+        can forecast many histories in one pass overrides it, with the same numbers."""
+        points = np.empty((len(histories), horizon))
+        quantiles = np.empty((len(histories), horizon, len(levels or [])))
+        for k, x in enumerate(histories):
+            try:
+                applied = result if x is None else log.run(loc, self._apply_one, result, x)
+                points[k] = log.run(loc, self._forecast_one, applied, horizon)
+                if levels:
+                    quantiles[k] = log.run(loc, self._quantiles_one, applied, horizon,
+                                           points[k], levels)
+            except Exception as err:
+                rows = int(result.nobs) if x is None else len(x)
+                raise ModelError(
+                    f"{type(self).__name__}: forecasting failed on {loc} ({rows} rows of "
+                    f"history): {type(err).__name__}: {err}"
+                ) from err
+        return points, quantiles
+
+    @staticmethod
+    def _fallback_histories(model, histories: list, horizon: int,
+                            levels: list[float] | None, log: WarningLog, loc: str
+                            ) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`_forecast_histories`, for a column forecast by its fitted fallback."""
+        points = np.empty((len(histories), horizon))
+        quantiles = np.empty((len(histories), horizon, len(levels or [])))
+        for k, x in enumerate(histories):
+            history = None if x is None else x[:, None]
+            points[k] = np.asarray(model.predict(history))[:, 0]
+            if levels:
+                fq = model.predict_quantiles(history)
+                quantiles[k] = np.stack([np.asarray(fq[lv])[:, 0] for lv in levels], axis=-1)
+        return points, quantiles

@@ -31,18 +31,21 @@ statsmodels imports on first use (fit), so importing :mod:`spikecast.baselines` 
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import warnings
 
 import numpy as np
 import pandas as pd
 
+from spikecast.base import ForecasterTags
 from spikecast.baselines._base import (
     BaselineForecaster,
     LocalModelForecaster,
     ModelError,
     QuantileMixin,
     WarningLog,
+    gaussian_quantiles,
     interval_quantiles,
     tidy_quantiles,
     where,
@@ -139,6 +142,22 @@ class ARIMAForecaster(LocalModelForecaster):
 
     ``predict(y)`` applies the fitted parameters to the new history (``results.apply``)
     without refitting; the series ids of ``y`` must have been seen in ``fit``.
+
+    ``historical_forecasts`` (so ``backtest``) forecasts many cutoffs in batched passes
+    (tag ``batched_history``), with the numbers of one ``predict`` per cutoff:
+
+    - histories that share their first row (expanding windows, ``starts`` all equal): one
+      Kalman filter pass over the longest with the fitted parameters; every cutoff's
+      forecasts come from the predicted state ``a`` (and covariance ``P``) at that cutoff,
+      ``y_{+h} = Z T^h a + Σ_{j<h} Z T^j c + d`` and variance
+      ``Z T^h P T'^h Z' + Σ_{j<h} Z T^j RQR' T'^j Z' + H``;
+    - many histories of one length that start at different rows (sliding windows, e.g. the
+      P1 test windows): the forecast of a window is an affine function of its values (the
+      filter's gains and variances do not depend on the data), so ``n + 1`` filter passes
+      over probe windows of ``n`` rows (zeros, then each unit vector) give the map, applied
+      to all windows at once; the forecast variance is the same for every window;
+    - anything else (fewer such windows than ``n + 1``, time-varying system matrices):
+      one ``results.apply`` per history, as ``predict``.
     """
 
     _parameter_constraints: dict[str, list] = {
@@ -191,6 +210,160 @@ class ARIMAForecaster(LocalModelForecaster):
     def _quantiles_one(self, result, horizon, point, levels):
         forecast = result.get_forecast(horizon)
         return interval_quantiles(lambda alpha: forecast.conf_int(alpha=alpha), point, levels)
+
+    def __spikecast_tags__(self) -> ForecasterTags:
+        """As :class:`LocalModelForecaster`, with ``batched_history``."""
+        return dataclasses.replace(super().__spikecast_tags__(), batched_history=True)
+
+    def _forecast_histories(self, result, histories, horizon, levels, log, loc):
+        """Forecasts after every history in batched passes (see the class docstring):
+        expanding windows from one filter pass, many equal-length windows from their
+        affine map, the rest one ``apply`` each."""
+        points = np.empty((len(histories), horizon))
+        quantiles = np.empty((len(histories), horizon, len(levels or [])))
+        expanding, sliding, rest = _batches(histories)
+        for group in expanding:
+            xs = [histories[k] for k in group]
+            f, q, done = self._guarded(loc, xs, self._one_pass, result, xs, horizon, levels)
+            points[group], quantiles[group] = f, q
+            rest += [k for k, ok in zip(group, done) if not ok]
+        for group in sliding:
+            xs = [histories[k] for k in group]
+            points[group], quantiles[group] = self._guarded(
+                loc, xs, self._probe_windows, result, xs, horizon, levels, log, loc)
+        if rest:
+            rest = sorted(rest)
+            points[rest], quantiles[rest] = super()._forecast_histories(
+                result, [histories[k] for k in rest], horizon, levels, log, loc)
+        return points, quantiles
+
+    def _guarded(self, loc: str, xs: list, fn, *args):
+        """``fn(*args)``, a failure raised as :class:`ModelError` naming ``loc``."""
+        try:
+            return fn(*args)
+        except Exception as err:
+            rows = max(len(x) for x in xs)
+            raise ModelError(
+                f"{type(self).__name__}: forecasting failed on {loc} ({len(xs)} histories of "
+                f"up to {rows} rows): {type(err).__name__}: {err}"
+            ) from err
+
+    @staticmethod
+    def _one_pass(result, xs: list[np.ndarray], horizon: int, levels
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Forecasts after histories that are prefixes of the longest, from one filter
+        pass over it: ``(points, quantiles, done)``; ``done`` is false for histories this
+        pass cannot forecast exactly (inside the exact-diffuse start, or time-varying
+        system matrices), which are left to one ``apply`` each."""
+        ends = np.array([len(x) for x in xs])
+        points = np.zeros((len(xs), horizon))
+        quantiles = np.zeros((len(xs), horizon, len(levels or [])))
+        filtered = _filter_past(result, xs[int(np.argmax(ends))], horizon)
+        done = ends > int(filtered.nobs_diffuse)
+        if not _time_invariant(filtered):
+            done[:] = False
+        if not done.any():
+            return points, quantiles, done
+        mean, var = _state_forecasts(filtered, ends[done], horizon, bool(levels))
+        points[done] = mean
+        if levels and var is not None:
+            quantiles[done] = gaussian_quantiles(mean, np.sqrt(var), levels)
+        return points, quantiles, done
+
+    def _probe_windows(self, result, xs: list[np.ndarray], horizon: int, levels,
+                       log: WarningLog, loc: str) -> tuple[np.ndarray, np.ndarray]:
+        """Forecasts after many windows of ``n`` rows from their affine map, measured with
+        ``n + 1`` probe windows through the per-window path (:meth:`_apply_one`)."""
+        n = len(xs[0])
+        zero = log.run(loc, self._apply_one, result, np.zeros(n))
+        offset = log.run(loc, self._forecast_one, zero, horizon)
+        slopes = np.empty((horizon, n))
+        for t in range(n):
+            unit = np.zeros(n)
+            unit[t] = 1.0
+            applied = log.run(loc, self._apply_one, result, unit)
+            slopes[:, t] = log.run(loc, self._forecast_one, applied, horizon) - offset
+        points = np.stack(xs) @ slopes.T + offset
+        if not levels:
+            return points, np.empty((len(xs), horizon, 0))
+        # the forecast variance does not depend on the data: one spread for every window
+        spread = log.run(loc, self._quantiles_one, zero, horizon, offset, levels)
+        return points, points[:, :, None] + (spread - offset[:, None])
+
+
+def _batches(histories: list) -> tuple[list[list[int]], list[list[int]], list[int]]:
+    """How :meth:`ARIMAForecaster._forecast_histories` forecasts each history:
+    ``(expanding, sliding, rest)`` positions. ``expanding``: groups of two or more histories
+    that start at the same memory (views of one series from one row; each is then a prefix
+    of the group's longest); ``sliding``: groups of more than ``n + 1`` other histories of
+    one length ``n``; ``rest``: the others (and ``None``, the training data)."""
+    by_start: dict[tuple, list[int]] = {}
+    rest = []
+    for k, x in enumerate(histories):
+        if x is None:
+            rest.append(k)
+            continue
+        key = (x.__array_interface__["data"][0], x.strides, x.dtype.str)
+        by_start.setdefault(key, []).append(k)
+    expanding = [g for g in by_start.values() if len(g) > 1]
+    by_length: dict[int, list[int]] = {}
+    for g in by_start.values():
+        if len(g) == 1:
+            by_length.setdefault(len(histories[g[0]]), []).append(g[0])
+    sliding = [g for n, g in by_length.items() if len(g) > n + 1]
+    rest += [k for n, g in by_length.items() if len(g) <= n + 1 for k in g]
+    return expanding, sliding, rest
+
+
+def _filter_past(result, x: np.ndarray, horizon: int):
+    """statsmodels' Kalman filter output (``FilterResults``) over ``x`` and ``horizon``
+    missing rows after it, with the fitted parameters (as ``result.apply(x)`` filters,
+    without the smoother); the missing rows carry the trend's intercepts beyond ``x``."""
+    extended = np.concatenate([np.asarray(x, dtype=np.float64), np.full(horizon, np.nan)])
+    return result.model.clone(extended).filter(result.params, return_ssm=True)
+
+
+def _time_invariant(filtered) -> bool:
+    """Whether the system matrices other than the observation intercept are constant."""
+    return all(getattr(filtered, name).shape[-1] == 1
+               for name in ("design", "transition", "selection", "state_cov", "obs_cov",
+                            "state_intercept"))
+
+
+#: cutoffs per block of the forecast variance (bounds the ``[block, H, k]`` temporaries)
+_VARIANCE_BLOCK = 256
+
+
+def _state_forecasts(filtered, ends: np.ndarray, horizon: int, with_variance: bool
+                     ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Mean ``[C, H]`` (and variance) of the forecasts after every cutoff ``ends`` from
+    the predicted states of one filter pass (time-invariant system matrices)."""
+    Z = filtered.design[0, :, 0]
+    T = filtered.transition[:, :, 0]
+    R = filtered.selection[:, :, 0]
+    RQR = R @ filtered.state_cov[:, :, 0] @ R.T
+    c = filtered.state_intercept[:, 0]
+    gains = np.empty((horizon, len(Z)))  # Z T^h
+    drift = np.zeros(horizon)  # Σ_{j<h} Z T^j c
+    noise = np.zeros(horizon)  # Σ_{j<h} Z T^j RQR' T'^j Z'
+    g = Z
+    for h in range(horizon):
+        gains[h] = g
+        if h + 1 < horizon:
+            drift[h + 1] = drift[h] + g @ c
+            noise[h + 1] = noise[h] + g @ RQR @ g
+        g = g @ T
+    d = np.broadcast_to(filtered.obs_intercept[0], (filtered.nobs,))
+    steps = ends[:, None] + np.arange(horizon)
+    mean = filtered.predicted_state[:, ends].T @ gains.T + drift + d[steps]
+    if not with_variance:
+        return mean, None
+    var = np.empty_like(mean)
+    for lo in range(0, len(ends), _VARIANCE_BLOCK):
+        block = ends[lo:lo + _VARIANCE_BLOCK]
+        P = np.moveaxis(filtered.predicted_state_cov[:, :, block], -1, 0)  # [C, k, k]
+        var[lo:lo + len(block)] = np.einsum("chk,hk->ch", gains @ P, gains)
+    return mean, var + noise + filtered.obs_cov[0, 0, 0]
 
 
 def _series(x: np.ndarray) -> pd.Series:
