@@ -253,8 +253,7 @@ class BaseNeuron(nn.Module):
             raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
         self._check_step_input(x, "x")
         if not self.monitor and self._resolve_backend(x) == "fused":
-            y = _fused.sub_step_mean(self, x, steps, self._coefficients(x),
-                                     self._fused_surrogate())
+            y = _fused.sub_step_mean(self, x, steps)
             if y is not None:
                 return y
         return self(x.unsqueeze(0).repeat(steps, *(1,) * x.dim())).mean(dim=0)

@@ -85,12 +85,18 @@ class DALIF(BaseNeuron):
         h = v * (1 - sr) if self.reset == "hard" else v - self.threshold * sr
         return s, (h,), (s,)
 
-    def _multi_step_fused(self, x, state):
-        (h0,) = state
+    def fused_spec(self, x):
+        """The fused kernels' :class:`~spikecast.neurons.fused.LeakyConfig` and
+        coefficients ``(beta, alpha, 0)``: ``v = beta·h + alpha·x``."""
         alpha, beta = self._coefficients(x)
         cfg = _fused.LeakyConfig(self.threshold, 0.0, self.reset == "hard", self.detach_reset,
                                  0.0, False, *self._fused_surrogate())
-        s, h = _fused.LeakyFunction.apply(x, h0, beta, alpha, x.new_zeros(()), cfg)
+        return cfg, (beta, alpha, x.new_zeros(()))
+
+    def _multi_step_fused(self, x, state):
+        (h0,) = state
+        cfg, coefs = self.fused_spec(x)
+        s, h = _fused.LeakyFunction.apply(x, h0, *coefs, cfg)
         count = s.detach().count_nonzero() if self.monitor else None
         return s, (h,), count
 

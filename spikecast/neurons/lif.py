@@ -100,8 +100,9 @@ class LIF(BaseNeuron):
             v = h - self.threshold * sr
         return s, (v,), (s,)
 
-    def _multi_step_fused(self, x, state):
-        (v0,) = state
+    def fused_spec(self, x):
+        """The fused kernels' :class:`~spikecast.neurons.fused.LeakyConfig` and
+        coefficients ``(c1, c2, c3)``: ``h = c1·v (+ c3) + c2·(x + offset)``."""
         (k,) = self._coefficients(x)
         # The same coefficient expressions as _step_impl (python floats stay python floats
         # until they meet the tensor), so the fused charge rounds exactly like the reference.
@@ -116,8 +117,12 @@ class LIF(BaseNeuron):
                                  self.detach_reset, offset,
                                  not self.decay_input and self.v_reset != 0.0,
                                  *self._fused_surrogate())
-        s, v = _fused.LeakyFunction.apply(x, v0, self._as_coef(1 - k, x),
-                                          self._as_coef(c2, x), self._as_coef(c3, x), cfg)
+        return cfg, (self._as_coef(1 - k, x), self._as_coef(c2, x), self._as_coef(c3, x))
+
+    def _multi_step_fused(self, x, state):
+        (v0,) = state
+        cfg, coefs = self.fused_spec(x)
+        s, v = _fused.LeakyFunction.apply(x, v0, *coefs, cfg)
         count = s.detach().count_nonzero() if self.monitor else None
         return s, (v,), count
 

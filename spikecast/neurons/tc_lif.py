@@ -72,11 +72,16 @@ class TCLIF(BaseNeuron):
         u_s = u_s - self.threshold * sr
         return s, (u_d, u_s), (s,)
 
-    def _multi_step_fused(self, x, state):
-        ud0, us0 = state
-        k1, k2 = self._coefficients(x)
+    def fused_spec(self, x):
+        """The fused kernels' :class:`~spikecast.neurons.fused.TCLIFConfig` and coefficients
+        ``(k1, k2)``."""
         cfg = _fused.TCLIFConfig(self.gamma, self.threshold, self.detach_reset,
                                  *self._fused_surrogate())
+        return cfg, tuple(self._coefficients(x))
+
+    def _multi_step_fused(self, x, state):
+        ud0, us0 = state
+        cfg, (k1, k2) = self.fused_spec(x)
         s, ud, us = _fused.TCLIFFunction.apply(x, ud0, us0, k1, k2, cfg)
         count = s.detach().count_nonzero() if self.monitor else None
         return s, (ud, us), count

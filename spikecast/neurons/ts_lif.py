@@ -149,8 +149,9 @@ class TSLIF(BaseNeuron):
         u_s = u_s - self.threshold * self._reset_spike(s_s)
         return y, (u_d, u_s), (s_d, s_s)
 
-    def _multi_step_fused(self, x, state):
-        ud0, us0 = state
+    def fused_spec(self, x):
+        """The fused kernels' :class:`~spikecast.neurons.fused.TSLIFConfig` and coefficients
+        ``(a_d, b_d, a_s, b_s, c_sd, c_ds, p, q)``, the output being ``p·S_d + q·S_s``."""
         coeffs = self._coefficients(x)
         if self.output == "weighted":
             w_s, w_d = coeffs[6:]
@@ -160,8 +161,12 @@ class TSLIF(BaseNeuron):
             p, q = kappa, 1 - kappa
         cfg = _fused.TSLIFConfig(self.gamma, self.threshold, self.detach_reset,
                                  *self._fused_surrogate())
-        y, ud, us, ud_pre, us_pre = _fused.TSLIFFunction.apply(
-            x, ud0, us0, *coeffs[:6], p, q, cfg)
+        return cfg, (*coeffs[:6], p, q)
+
+    def _multi_step_fused(self, x, state):
+        ud0, us0 = state
+        cfg, coefs = self.fused_spec(x)
+        y, ud, us, ud_pre, us_pre = _fused.TSLIFFunction.apply(x, ud0, us0, *coefs, cfg)
         count = None
         if self.monitor:
             count = ((ud_pre - self.threshold >= 0).count_nonzero()

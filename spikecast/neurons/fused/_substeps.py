@@ -22,7 +22,6 @@ import importlib
 
 import torch
 
-from spikecast.neurons.fused._config import LeakyConfig, TCLIFConfig, TSLIFConfig
 from spikecast.neurons.fused._functions import kernel_for
 
 __all__ = ["MAX_FUSED_STEPS", "SubStepMeanFunction", "sub_step_mean"]
@@ -95,85 +94,34 @@ class SubStepMeanFunction(torch.autograd.Function):
         return _from_rows(gx, ctx.shape), None, None, *grads
 
 
-def _coef(value, x: torch.Tensor) -> torch.Tensor:
-    """A coefficient as a tensor in ``x``'s dtype (a python float: its rounding, as torch's)."""
-    if isinstance(value, torch.Tensor):
-        return value.to(dtype=x.dtype, device=x.device)
-    return torch.tensor(value, dtype=x.dtype, device=x.device)
-
-
-def _lif_spec(neuron, x, coeffs, surrogate):
-    # LIF._multi_step_fused's coefficients, expression for expression
-    (k,) = coeffs
-    zero = x.new_zeros(())
-    if neuron.decay_input:
-        c2, c3, offset = k, zero, neuron.v_reset
-    elif neuron.v_reset != 0.0:
-        c2, c3, offset = 1.0, k * neuron.v_reset, 0.0
-    else:
-        c2, c3, offset = 1.0, zero, 0.0
-    cfg = LeakyConfig(neuron.threshold, neuron.v_reset, neuron.reset == "hard",
-                      neuron.detach_reset, offset,
-                      not neuron.decay_input and neuron.v_reset != 0.0, *surrogate)
-    return cfg, (_coef(1 - k, x), _coef(c2, x), _coef(c3, x))
-
-
-def _dalif_spec(neuron, x, coeffs, surrogate):
-    alpha, beta = coeffs
-    cfg = LeakyConfig(neuron.threshold, 0.0, neuron.reset == "hard", neuron.detach_reset,
-                      0.0, False, *surrogate)
-    return cfg, (beta, alpha, x.new_zeros(()))
-
-
-def _tslif_spec(neuron, x, coeffs, surrogate):
-    if neuron.output == "weighted":
-        w_s, w_d = coeffs[6:]
-        p, q = w_d, w_s
-    else:
-        (kappa,) = coeffs[6:]
-        p, q = kappa, 1 - kappa
-    cfg = TSLIFConfig(neuron.gamma, neuron.threshold, neuron.detach_reset, *surrogate)
-    return cfg, (*coeffs[:6], p, q)
-
-
-def _tclif_spec(neuron, x, coeffs, surrogate):
-    cfg = TCLIFConfig(neuron.gamma, neuron.threshold, neuron.detach_reset, *surrogate)
-    return cfg, tuple(coeffs)
-
-
 @functools.cache
-def _specs() -> dict:
-    """Neuron class -> its ``(cfg, coefs)`` builder (exact classes: a subclass may change the
-    dynamics, and takes the repeat path)."""
+def _supported() -> frozenset:
+    """The neuron classes whose dynamics the kernels know (exact classes: a subclass may
+    change the dynamics, and takes the repeat path)."""
     from spikecast.neurons.da_lif import DALIF
     from spikecast.neurons.lif import LIF
     from spikecast.neurons.plif import PLIF
     from spikecast.neurons.tc_lif import TCLIF
     from spikecast.neurons.ts_lif import TSLIF
 
-    return {LIF: _lif_spec, PLIF: _lif_spec, DALIF: _dalif_spec, TSLIF: _tslif_spec,
-            TCLIF: _tclif_spec}
+    return frozenset({LIF, PLIF, DALIF, TSLIF, TCLIF})
 
 
-def sub_step_mean(neuron, x: torch.Tensor, steps: int, coeffs: tuple,
-                  surrogate: tuple[str, float]) -> torch.Tensor | None:
+def sub_step_mean(neuron, x: torch.Tensor, steps: int) -> torch.Tensor | None:
     """``(1/T) · sum_{m=1..T} neuron(x, ..., x)[m]`` (``T = steps``, from rest), fused; or
     ``None`` where no fused kernel applies (another neuron, device or dtype, no numba, or
     ``steps`` > :data:`MAX_FUSED_STEPS`).
 
     Args:
-        neuron: the :class:`~spikecast.neurons.BaseNeuron` (its options: thresholds, reset,
-            output mix, detach_reset).
+        neuron: the :class:`~spikecast.neurons.BaseNeuron`; its ``fused_spec(x)`` gives the
+            kernel configuration and coefficients, as for its multi-step fused kernels.
         x: the current ``[*items, F]``.
         steps: ``T``.
-        coeffs: ``neuron``'s per-call coefficients (its ``_coefficients(x)``).
-        surrogate: ``(name, alpha)`` of its surrogate gradient.
     """
-    build = _specs().get(type(neuron))
-    if (build is None or steps > MAX_FUSED_STEPS or x.numel() == 0
+    if (type(neuron) not in _supported() or steps > MAX_FUSED_STEPS or x.numel() == 0
             or kernel_for(x) != "numba" or _kernels() is None):
         return None
-    cfg, coefs = build(neuron, x, coeffs, surrogate)
+    cfg, coefs = neuron.fused_spec(x)
     channels = x.shape[-1]
     if any(c.dim() > 1 or c.numel() not in (1, channels) for c in coefs):
         return None
