@@ -253,8 +253,7 @@ class BaseForecaster(BaseEstimator):
         panel, n_y = self._to_panel_width(y, X, self._min_train_length())
         self.static_ = None if X_static is None else static_table(X_static)
         panel = self._with_static(panel, None)
-        self.static_columns_ = list(panel.columns[-self.static_.shape[1]:]) \
-            if self.static_ is not None else []
+        self.static_columns_ = [] if self.static_ is None else list(self.static_.columns)
         n_past = panel.n_columns
         if getattr(self, "calendar", None):
             X_future = with_calendar(X_future, panel.indexes[0], self.calendar)

@@ -398,9 +398,10 @@ def _check_data(data: dict) -> None:
     """The data module's settings (its declared rules, the held-out sizes, and at most as
     many loader workers as the machine has cores)."""
     from spikecast.data.windows import HELD_OUT_CONSTRAINTS
+    from spikecast.devices import available_devices
     from spikecast.validation import Integral, Interval, declared_constraints, validate_params
 
-    cores = os.cpu_count() or 1
+    cores = available_devices("cpu")
     constraints = {**declared_constraints(WindowDataModule), **HELD_OUT_CONSTRAINTS,
                    "num_workers": [Interval(Integral, 0, cores, closed="both",
                                             desc=f"an integer from 0 to {cores} (the CPU "
