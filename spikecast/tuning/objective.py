@@ -98,7 +98,7 @@ def _neural_loss(model, y, val_size, callbacks: list) -> float:
     return the best validation loss."""
     validation_border(y, val_size, int(model.horizon))
     kwargs = dict(model.trainer_kwargs or {})
-    kwargs["callbacks"] = [*kwargs.get("callbacks", []), *callbacks]
+    kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), *callbacks]
     model.set_params(val_size=val_size, trainer_kwargs=kwargs, verbose=False)
     model.fit(y)
     if model.best_val_loss_ is None:
