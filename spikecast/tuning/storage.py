@@ -11,7 +11,9 @@ with
   seconds without one, the next worker marks it FAIL and queues its parameters again
   (Optuna's ``RetryHeartbeatStaleTrialCallback``), and the finished trials stay;
 - for SQLite, a long lock timeout (workers wait for each other's writes instead of failing
-  with "database is locked").
+  with "database is locked"), and the file lock below held while the database is opened,
+  so that workers starting together on a new file do not both create its tables (the
+  loser would fail with ``UNIQUE constraint failed: alembic_version``).
 
 :class:`TrialBudget` keeps the number of finished trials (COMPLETE or PRUNED) at
 ``n_trials`` whatever the number of workers: a worker starts a trial only while finished
@@ -35,7 +37,7 @@ from optuna.trial import TrialState
 
 from spikecast.exceptions import InvalidParameterError
 
-__all__ = ["DEFAULT_STORAGE", "storage_url", "open_storage", "TrialBudget", "FINISHED"]
+__all__ = ["DEFAULT_STORAGE", "storage_url", "open_storage", "lock_file", "TrialBudget", "FINISHED"]
 
 #: the SQLite file of studies when no storage is given (in the working directory)
 DEFAULT_STORAGE = "spikecast-tune.db"
@@ -78,6 +80,8 @@ def open_storage(storage, heartbeat_interval: int = 10):
     if sqlite is not None:
         sqlite.parent.mkdir(parents=True, exist_ok=True)
         engine_kwargs = {"connect_args": {"timeout": 120}}
+    lock = _FileLock(lock_file(url))
+    lock.acquire()
     try:
         with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -88,6 +92,14 @@ def open_storage(storage, heartbeat_interval: int = 10):
                                   max_retry=1))
     except (ImportError, ValueError, RuntimeError) as err:  # sqlalchemy's errors too
         raise InvalidParameterError(f"storage {url!r} cannot be opened: {err}") from err
+    finally:
+        lock.release()
+
+
+def lock_file(url: str | None) -> Path | None:
+    """The lock file beside an SQLite database (``None``: another database, no lock)."""
+    sqlite = _sqlite_file(url) if url else None
+    return None if sqlite is None else sqlite.with_name(sqlite.name + ".lock")
 
 
 class _FileLock:
@@ -137,10 +149,7 @@ class TrialBudget:
     def __init__(self, study, n_trials: int, storage=None):
         self.study = study
         self.n_trials = int(n_trials)
-        url = storage if isinstance(storage, str) else None
-        sqlite = _sqlite_file(url) if url else None
-        self._lock = _FileLock(None if sqlite is None else sqlite.with_name(
-            sqlite.name + ".lock"))
+        self._lock = _FileLock(lock_file(storage if isinstance(storage, str) else None))
 
     def finished(self) -> int:
         """The trials of the study that count toward the budget."""
