@@ -31,6 +31,7 @@ import argparse
 import contextlib
 import functools
 import hashlib
+import json
 import os
 import platform
 import sys
@@ -164,30 +165,42 @@ def neural_row(protocol: str, model: str, horizon: int, seed: int, overrides: li
 
 
 # --------------------------------------------------------------------------- baseline rows
-def baseline_row(protocol: str, name: str, horizon: int) -> dict:
-    """Score a classical baseline on the same scaled test windows as the neural rows."""
+def baseline_row(protocol: str, name: str, horizon: int, params: dict | None = None) -> dict:
+    """Score a classical baseline on the same scaled test windows as the neural rows.
+
+    ``params`` replace the fixed choices (a tuned configuration): ``season_length`` of the
+    seasonal naive, ``lookback`` (at most the protocol's) and ``alpha`` of the linear
+    model, the ETS and ARIMA parameters over :data:`ETS_SPEC` and :data:`ARIMA_SPEC`."""
     from spikecast.data import WindowDataModule
 
+    params = dict(params or {})
     lookback = PROTOCOL[protocol]["lookback"]
     dm = WindowDataModule("etth1", lookback=lookback, horizon=horizon, split=protocol)
     inputs, targets = test_windows(dm)
     x = inputs.double().numpy()
     start = time.perf_counter()
-    params = 0
+    n_params = 0
     if name == "naive":
         preds = np.repeat(x[:, -1:, :], horizon, axis=1)
     elif name == "seasonal_naive":
-        reps = -(-horizon // SEASON)
-        preds = np.tile(x[:, -SEASON:, :], (1, reps, 1))[:, :horizon]
+        season = int(params.get("season_length", SEASON))
+        reps = -(-horizon // season)
+        preds = np.tile(x[:, -season:, :], (1, reps, 1))[:, :horizon]
     elif name == "linear":
-        # fitted on the scaled training rows only, one ridge shared by all channels
-        model = LinearForecaster(horizon=horizon, lookback=lookback).fit(_train_frame(dm))
-        params = (lookback + 1) * horizon
-        n, L, C = x.shape
-        flat = model.forecast_windows(x.transpose(0, 2, 1).reshape(n * C, L))
+        # fitted on the scaled training rows only, one ridge shared by all channels; a
+        # shorter look-back reads the end of each test window
+        ridge = {k: v for k, v in params.items() if k != "lookback"}
+        lags = int(params.get("lookback", lookback))
+        if lags > lookback:
+            raise ValueError(f"linear lookback {lags} exceeds the {protocol} window {lookback}")
+        model = LinearForecaster(horizon=horizon, lookback=lags, **ridge).fit(_train_frame(dm))
+        n_params = (lags + 1) * horizon
+        n, _, C = x.shape
+        flat = model.forecast_windows(x[:, -lags:].transpose(0, 2, 1).reshape(n * C, lags))
         preds = flat.reshape(n, C, horizon).transpose(0, 2, 1)
     elif name in ("ets", "arima"):
-        all_x, all_forecasts, params, seconds = _all_horizons(protocol, name)
+        all_x, all_forecasts, n_params, seconds = _all_horizons(
+            protocol, name, tuple(sorted((k, _hashable(v)) for k, v in params.items())))
         if not np.array_equal(all_x[: len(x)], x):
             raise RuntimeError(f"{protocol} H={horizon}: test windows are not a prefix of "
                                f"the shortest horizon's; the shared {name} pass does not "
@@ -197,10 +210,16 @@ def baseline_row(protocol: str, name: str, horizon: int) -> dict:
         start = time.perf_counter() - seconds
     else:
         raise ValueError(f"unknown baseline {name!r}; valid: {list(BASELINES)}")
+    given = f" --params '{json.dumps(params)}'" if params else ""
     return {**score(protocol, targets, preds), "train_s": round(time.perf_counter() - start, 1),
-            "params": params,
+            "params": n_params,
             "command": f"python benchmarks/results.py {protocol} --models {name} "
-                       f"--horizons {horizon}"}
+                       f"--horizons {horizon}{given}"}
+
+
+def _hashable(value):
+    """A parameter value as a cache key (lists as tuples)."""
+    return tuple(_hashable(v) for v in value) if isinstance(value, list) else value
 
 
 def _train_frame(dm) -> pd.DataFrame:
@@ -209,39 +228,43 @@ def _train_frame(dm) -> pd.DataFrame:
     return pd.DataFrame(dm.series[0][: split.train_end].double().numpy())
 
 
-def ets_forecasts(train: pd.DataFrame, x: np.ndarray, horizon: int) -> tuple[np.ndarray, int]:
+def ets_forecasts(train: pd.DataFrame, x: np.ndarray, horizon: int,
+                  params: dict | None = None) -> tuple[np.ndarray, int]:
     """ETS per channel, fitted once on ``train``; each window ``x[i]`` ``[L, C]`` is smoothed
     with the fitted parameters (no refit, :class:`~spikecast.baselines.ETSForecaster`) and
     forecast ``horizon`` steps. Returns ``[N, horizon, C]`` and the fitted parameter count
-    (smoothing parameters and initial states of every channel)."""
-    model = ETSForecaster(horizon=horizon, **ETS_SPEC).fit(train)
+    (smoothing parameters and initial states of every channel). ``params`` replace keys of
+    :data:`ETS_SPEC`."""
+    model = ETSForecaster(horizon=horizon, **{**ETS_SPEC, **(params or {})}).fit(train)
     forecasts = np.stack([np.asarray(model.predict(pd.DataFrame(w, columns=train.columns)))
                           for w in x])
     return forecasts, sum(len(result.params) for _, result in model.models_.values())
 
 
 def arima_forecasts(train: pd.DataFrame, series: pd.DataFrame, starts: np.ndarray,
-                    lookback: int, horizon: int) -> tuple[np.ndarray, int]:
+                    lookback: int, horizon: int, params: dict | None = None
+                    ) -> tuple[np.ndarray, int]:
     """ARIMA (:data:`ARIMA_SPEC`) per channel, fitted once on ``train``; each window
     ``series[s:s + lookback]`` is filtered with the fitted parameters (no refit, the same
     numbers as one ``predict`` per window) and forecast ``horizon`` steps, all windows in
     one batched ``historical_forecasts`` call. Returns ``[N, horizon, C]`` and the fitted
-    parameter count."""
-    model = ARIMAForecaster(horizon=horizon, **ARIMA_SPEC).fit(train)
+    parameter count. ``params`` replace keys of :data:`ARIMA_SPEC`."""
+    model = ARIMAForecaster(horizon=horizon, **{**ARIMA_SPEC, **(params or {})}).fit(train)
     out = model.historical_forecasts(series, starts + lookback, starts=starts)
     forecasts = np.stack([points[0] for points in out.points])
     return forecasts, sum(len(result.params) for _, result in model.models_.values())
 
 
 @functools.cache
-def _all_horizons(protocol: str, name: str) -> tuple[np.ndarray, np.ndarray, int, float]:
+def _all_horizons(protocol: str, name: str, params: tuple = ()
+                  ) -> tuple[np.ndarray, np.ndarray, int, float]:
     """ETS or ARIMA (``name``) forecasts of the longest horizon for every test window of
     the shortest one.
 
     The test windows of a longer horizon are the first ones of a shorter horizon (same
     look-back, same start rows, fewer windows fit before the end), so one pass over the
     windows serves every horizon. Returns inputs, forecasts, the parameter count and the
-    seconds it took."""
+    seconds it took. ``params``: ``(name, value)`` pairs over the fixed specification."""
     from spikecast.data import WindowDataModule
 
     horizons = PROTOCOL[protocol]["horizons"]
@@ -251,12 +274,12 @@ def _all_horizons(protocol: str, name: str) -> tuple[np.ndarray, np.ndarray, int
     x = inputs.double().numpy()
     start = time.perf_counter()
     if name == "ets":
-        forecasts, n_params = ets_forecasts(_train_frame(dm), x, max(horizons))
+        forecasts, n_params = ets_forecasts(_train_frame(dm), x, max(horizons), dict(params))
     else:
         starts = dm.windows["test"][:, 1].numpy()
         series = pd.DataFrame(dm.series[0].double().numpy())
         forecasts, n_params = arima_forecasts(_train_frame(dm), series, starts,
-                                              dm.lookback, max(horizons))
+                                              dm.lookback, max(horizons), dict(params))
     return x, forecasts, n_params, time.perf_counter() - start
 
 
@@ -290,19 +313,24 @@ def append_row(csv: Path, row: dict) -> None:
 
 
 def run(protocol: str, models: list[str], horizons: list[int], seeds: list[int],
-        overrides: list[str], csv: Path, run_root: Path) -> None:
-    """Compute and record every requested row."""
+        overrides: list[str], csv: Path, run_root: Path, label: str | None = None,
+        params: dict | None = None) -> None:
+    """Compute and record every requested row; ``label`` names the rows in the CSV (default:
+    the model; a tuned configuration gets its own), ``params`` are a baseline's
+    (:func:`baseline_row`)."""
     for model in models:
+        name = label or model
         for horizon in horizons:
             neural = model in neural_models(protocol)
             for seed in (seeds if neural else [0]):
-                print(f"[{time.strftime('%H:%M:%S')}] {protocol} {model} H={horizon} "
+                print(f"[{time.strftime('%H:%M:%S')}] {protocol} {name} H={horizon} "
                       f"seed={seed}", flush=True)
                 if neural:
-                    row = neural_row(protocol, model, horizon, seed, overrides, run_root)
+                    row = neural_row(protocol, model, horizon, seed, overrides,
+                                     run_root / name if label else run_root)
                 else:
-                    row = baseline_row(protocol, model, horizon)
-                row = {"protocol": protocol, "model": model, "horizon": horizon,
+                    row = baseline_row(protocol, model, horizon, params)
+                row = {"protocol": protocol, "model": name, "horizon": horizon,
                        "seed": seed,
                        "overrides": " ".join(overrides) if neural else "", **row,
                        "machine": f"{platform.processor() or platform.machine()}, "
@@ -445,6 +473,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--figures", type=Path, nargs="?", const=REPO / "docs", default=None)
     parser.add_argument("--subtitle", default=FIGURE_SUBTITLE)
+    parser.add_argument("--label", default=None,
+                        help="the name of the rows in the CSV (default: the model's)")
+    parser.add_argument("--params", type=json.loads, default=None,
+                        help="a baseline's parameters as JSON, over its fixed choices")
     args, overrides = parser.parse_known_args(argv)
     args.run_root = args.run_root.resolve()  # runs chdir into their run directory
     if args.protocol == "report":
@@ -459,7 +491,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"unknown models {unknown}; valid: {valid}")
     torch.set_num_threads(args.threads)
     run(args.protocol, args.models, args.horizons or list(PROTOCOL[args.protocol]["horizons"]),
-        args.seeds, overrides, args.csv, args.run_root)
+        args.seeds, overrides, args.csv, args.run_root, args.label, args.params)
 
 
 if __name__ == "__main__":

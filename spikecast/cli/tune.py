@@ -57,6 +57,10 @@ def add_parser(subparsers) -> None:
                       "outputs/tune/<config name>)")
     tune.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                       help="a progress bar per model (default: on a terminal)")
+    tune.add_argument("--seed", type=int, metavar="N", default=None,
+                      help="the sampler's seed (default: the config's tune.seed); give "
+                      "each worker sharing a study its own, or they propose the same "
+                      "first trials")
     tune.add_argument("--threads", type=int, metavar="N", default=1,
                       help="torch threads per fit (default: %(default)s)")
 
@@ -165,6 +169,8 @@ def _write_summary(results, output_dir: Path) -> Path:
 def run(args) -> int:
     """Check the configuration, tune every model, print and write the best of each."""
     settings, spec = load_tune_config(args.config)
+    if args.seed is not None:
+        settings["seed"] = _checked_tune({**settings, "seed": args.seed}, "--seed")["seed"]
     import torch
 
     from spikecast.tuning import tune_many

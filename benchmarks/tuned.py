@@ -1,0 +1,139 @@
+"""Score the configurations ``spikecast tune`` selected on the protocol's test part: the
+"Tuned" rows of docs/results.md.
+
+``spikecast tune --config configs/tune/etth1_p2.yaml`` writes one best configuration per
+model (selected on validation loss only). This script copies them into the repository
+(``configs/tuned/<config stem>/``, so that every row is reproducible without the study
+database) and scores each with :mod:`benchmarks.results` on the protocol's test windows,
+every horizon and seed asked for:
+
+- a neural model's tuned module arguments (its whole ``model:`` section) and training budget
+  (``trainer.max_epochs``, ``data.stride``) become overrides of ``configs/<protocol>/base.yaml``
+  plus the encoder's model file, so its data, split, early stopping and checkpointing are
+  those of every other row of the protocol;
+- a baseline's tuned parameters replace the fixed choices of ``results.py``.
+
+Rows go to their own CSV (default ``docs/results_tuned.csv``) under the tune label
+(``stack_ts_lif``, ``gru``, ...), so they never mix with the untuned rows' variant selection.
+
+    python benchmarks/tuned.py p2 --config configs/tune/etth1_p2.yaml --horizons 24 --seeds 0 1 2
+    python benchmarks/tuned.py report --config configs/tune/etth1_p2.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("results", REPO / "benchmarks" / "results.py")
+results = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(results)
+
+
+def tuned_dir(config: Path) -> Path:
+    """Where the tuned configurations of ``config`` are kept in the repository."""
+    return REPO / "configs" / "tuned" / config.stem
+
+
+def collect(config: Path) -> Path:
+    """Copy ``spikecast tune``'s best configurations (its ``output_dir``) and ``summary.csv``
+    into :func:`tuned_dir`; return that folder."""
+    settings = yaml.safe_load(config.read_text())
+    source = REPO / (settings.get("output_dir") or f"outputs/tune/{config.stem}")
+    target = tuned_dir(config)
+    target.mkdir(parents=True, exist_ok=True)
+    copied = [shutil.copy2(path, target / path.name) for path in sorted(source.glob("*.yaml"))]
+    if (source / "summary.csv").exists():
+        shutil.copy2(source / "summary.csv", target / "summary.csv")
+    if not copied:
+        raise FileNotFoundError(f"no tuned configurations in {source}: run spikecast tune "
+                                f"--config {config} first")
+    return target
+
+
+def _value(value) -> str:
+    """A config value as one command-line token the Lightning CLI parses back."""
+    return json.dumps(value) if isinstance(value, (dict, list)) else \
+        "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def neural_overrides(tuned: dict) -> tuple[str, list[str]]:
+    """``(results.py model, overrides)`` of a tuned Lightning CLI config: its whole module
+    section and its training budget over the protocol's base config."""
+    model = tuned["model"]
+    overrides = [token for key, value in model.items()
+                 for token in (f"--model.{key}", _value(value))]
+    overrides += ["--trainer.max_epochs", str(tuned["trainer"]["max_epochs"]),
+                  "--data.stride", str(tuned["data"]["stride"]),
+                  "--trainer.enable_progress_bar", "false"]
+    return model["encoder"], overrides
+
+
+def baseline_params(tuned: dict) -> tuple[str, dict]:
+    """``(results.py baseline, parameters)`` of a tuned backtest config."""
+    (entry,) = tuned["models"]
+    return entry["model"], dict(entry.get("params") or {})
+
+
+def score(protocol: str, folder: Path, labels: list[str] | None, horizons: list[int],
+          seeds: list[int], csv: Path, run_root: Path) -> None:
+    """Score every tuned configuration in ``folder`` (or those named ``labels``)."""
+    paths = sorted(folder.glob("*.yaml"))
+    chosen = [p for p in paths if labels is None or p.stem in labels]
+    missing = sorted(set(labels or []) - {p.stem for p in paths})
+    if missing:
+        raise SystemExit(f"no tuned configuration for {missing} in {folder}")
+    for path in chosen:
+        tuned = yaml.safe_load(path.read_text())
+        if "trainer" in tuned:
+            model, overrides = neural_overrides(tuned)
+            results.run(protocol, [model], horizons, seeds, overrides, csv, run_root,
+                        label=path.stem)
+        else:
+            model, params = baseline_params(tuned)
+            results.run(protocol, [model], horizons, [0], [], csv, run_root,
+                        label=path.stem, params=params)
+
+
+def budget_table(folder: Path) -> str:
+    """The trials each model had and its best validation loss (``summary.csv``)."""
+    import pandas as pd
+
+    summary = pd.read_csv(folder / "summary.csv")
+    return results.pipe_table(summary[["model", "n_trials", "best_val_loss"]].round(4),
+                              left=("model",))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: ``p1`` / ``p2`` collect and score, ``report`` prints the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("protocol", choices=["p1", "p2", "report"])
+    parser.add_argument("--config", type=Path, required=True, help="the tune config")
+    parser.add_argument("--models", nargs="+", default=None, help="tune labels")
+    parser.add_argument("--horizons", nargs="+", type=int)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--csv", type=Path, default=REPO / "docs" / "results_tuned.csv")
+    parser.add_argument("--run-root", type=Path, default=REPO / "outputs" / "tuned")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-collect", action="store_true",
+                        help="score the configurations already in configs/tuned/")
+    args = parser.parse_args(argv)
+    if args.protocol == "report":
+        print(budget_table(tuned_dir(args.config)) + "\n\n" + results.report(args.csv))
+        return
+    folder = tuned_dir(args.config) if args.no_collect else collect(args.config)
+    results.torch.set_num_threads(args.threads)
+    score(args.protocol, folder, args.models,
+          args.horizons or list(results.PROTOCOL[args.protocol]["horizons"]), args.seeds,
+          args.csv, args.run_root.resolve())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
