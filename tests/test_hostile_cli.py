@@ -204,14 +204,15 @@ def _write(tmp_path: Path, name: str, text: str) -> str:
     return str(path)
 
 
-def _fit(*configs: str) -> list[str]:
-    args = ["fit", "--config", str(FAST_BASE)]
+def _fit(*configs: str, command: str = "fit") -> list[str]:
+    args = [command, "--config", str(FAST_BASE)]
     for config in configs:
         args += ["--config", config]
     return args
 
 
-#: (name, config text or None, extra args, what the error line must contain)
+#: (name, config text or None, extra args, what the error line must contain); the
+#: command is ``fit`` unless the name starts with another Lightning subcommand
 CASES = [
     ("bomb", BOMB, [], "alias"),
     ("lr", "model: {lr: -1}\n", [], "model.lr must be"),
@@ -228,7 +229,16 @@ CASES = [
     ("ckpt_arg", None, ["--ckpt_path", "http://127.0.0.1:9/evil.ckpt"], "is a URL"),
     ("root_is_file", None, ["--trainer.default_root_dir", "{tmp}/afile"],
      "trainer.default_root_dir"),
+    ("test_lr", "model: {lr: -1}\n", [], "model.lr must be"),
+    ("test_ckpt_url", None, ["--ckpt_path", "http://127.0.0.1:9/evil.ckpt"], "is a URL"),
+    ("validate_unknown_key", "model: {bogus_key: 1}\n", [], "model.bogus_key"),
+    ("validate_bomb", BOMB, [], "alias"),
+    ("predict_ckpt_url", None, ["--ckpt_path", "http://127.0.0.1:9/evil.ckpt"], "is a URL"),
+    ("predict_class_path",
+     "trainer:\n  callbacks:\n    - class_path: hostile_probe.Callback\n", [],
+     "'hostile_probe.Callback' is not under an allowed module"),
 ]
+SUBCOMMANDS = ("test", "validate", "predict")
 if not __import__("torch").cuda.is_available():
     CASES.append(("gpu", "trainer: {accelerator: gpu}\n", [], "trainer.accelerator"))
 
@@ -244,7 +254,9 @@ def table_run(tmp_path_factory):
     (tmp / "afile").write_text("a file")
     runs = {}
     for name, text, extra, _ in CASES:
-        args = _fit(_write(tmp, f"{name}.yaml", text)) if text else _fit()
+        command = name.split("_")[0] if name.split("_")[0] in SUBCOMMANDS else "fit"
+        configs = [_write(tmp, f"{name}.yaml", text)] if text else []
+        args = _fit(*configs, command=command)
         runs[name] = args + [a.replace("{tmp}", str(tmp)) for a in extra]
     code = ("import sys; from spikecast.cli import main\n"
             f"for name, argv in {runs!r}.items():\n"
@@ -300,7 +312,8 @@ def test_bad_backtest_and_demo_are_one_line(tmp_path):
     runs = [(["backtest", "--config", bomb], "alias"),
             (["backtest", "--config", devices], "models[0].params.devices"),
             (["backtest", "--config", ok, "--output-dir", afile], "--output-dir"),
-            (["demo", "--quick", "--output-dir", f"{afile}/sub"], "--output-dir")]
+            (["demo", "--quick", "--output-dir", f"{afile}/sub"], "--output-dir"),
+            (["datasets", "download", "nosuch"], "unknown dataset 'nosuch'")]
     code = ("import sys; from spikecast.cli import main\n"
             f"for argv in {[r[0] for r in runs]!r}:\n"
             "    print(main(argv), file=sys.stderr)\n")
