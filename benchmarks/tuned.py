@@ -18,6 +18,7 @@ Rows go to their own CSV (default ``docs/results_tuned.csv``) under the tune lab
 
     python benchmarks/tuned.py p2 --config configs/tune/etth1_p2.yaml --horizons 24 --seeds 0 1 2
     python benchmarks/tuned.py report --config configs/tune/etth1_p2.yaml
+    python benchmarks/tuned.py collect --config configs/tune/co2.yaml   # copy only
 """
 
 from __future__ import annotations
@@ -112,9 +113,10 @@ def budget_table(folder: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command line: ``p1`` / ``p2`` collect and score, ``report`` prints the tables."""
+    """Command line: ``p1`` / ``p2`` collect and score, ``collect`` only copies the tuned
+    configurations, ``report`` prints the tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("protocol", choices=["p1", "p2", "report"])
+    parser.add_argument("protocol", choices=["p1", "p2", "collect", "report"])
     parser.add_argument("--config", type=Path, required=True, help="the tune config")
     parser.add_argument("--models", nargs="+", default=None, help="tune labels")
     parser.add_argument("--horizons", nargs="+", type=int)
@@ -127,6 +129,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.protocol == "report":
         print(budget_table(tuned_dir(args.config)) + "\n\n" + results.report(args.csv))
+        return
+    if args.protocol == "collect":
+        print(f"copied into {collect(args.config)}")
         return
     folder = tuned_dir(args.config) if args.no_collect else collect(args.config)
     results.torch.set_num_threads(args.threads)
