@@ -44,13 +44,19 @@ def tuned_dir(config: Path) -> Path:
 
 
 def collect(config: Path) -> Path:
-    """Copy ``spikecast tune``'s best configurations (its ``output_dir``) and ``summary.csv``
-    into :func:`tuned_dir`; return that folder."""
+    """Copy ``spikecast tune``'s best configurations (its ``output_dir``), the data files
+    written beside them and ``summary.csv`` into :func:`tuned_dir`; return that folder."""
     settings = yaml.safe_load(config.read_text())
     source = REPO / (settings.get("output_dir") or f"outputs/tune/{config.stem}")
     target = tuned_dir(config)
     target.mkdir(parents=True, exist_ok=True)
     copied = [shutil.copy2(path, target / path.name) for path in sorted(source.glob("*.yaml"))]
+    for data in source.glob("*.data.csv"):  # rows tuned on that exist only in memory
+        shutil.copy2(data, target / data.name)
+    for path in copied:  # ... named by their new place
+        text = Path(path).read_text()
+        Path(path).write_text(text.replace(f"data: {source.relative_to(REPO)}/",
+                                           f"data: {target.relative_to(REPO)}/"))
     if (source / "summary.csv").exists():
         shutil.copy2(source / "summary.csv", target / "summary.csv")
     if not copied:

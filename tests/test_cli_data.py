@@ -261,3 +261,20 @@ def test_backtest_bad_date_is_one_line(tmp_path):
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "bad.csv: time column 'timestamp', line 12 (data row 10): unparseable date " \
            "'2024-13-45'" in done.stderr
+
+
+def test_dataset_head_then_tail_of_every_series(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    long_frame().to_csv("stores.csv", index=False)
+    spec = spec_from_dict(backtest_config("stores.csv", id_col="store", time_col="day",
+                                          target="sales", head=50, tail=30))
+    frame = spec.load_data()
+    full = read_table("stores.csv", id_col="store", time_col="day", value_cols=["sales"])
+    for uid, rows in frame.groupby("unique_id"):
+        expected = full[full["unique_id"] == uid].iloc[20:50]
+        assert list(rows["ds"]) == list(expected["ds"])
+    # a registered dataset: the first rows (P1 keeps the first 14,400 of ETTh1 this way)
+    co2 = spec_from_dict({**backtest_config("x"), "dataset": {"name": "co2", "head": 100}})
+    assert len(co2.load_data()) == 100
+    with pytest.raises(ConfigError, match="dataset.head"):
+        spec_from_dict({**backtest_config("x"), "dataset": {"name": "co2", "head": 1}})

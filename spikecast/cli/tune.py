@@ -139,8 +139,8 @@ def _split(frame, test_size):
 
 def _data_reference(spec, frame):
     """How the written configs name the data: the dataset or file as it is, or (with
-    ``tail`` or ``columns``) the loaded rows, written beside each config."""
-    if spec.tail or spec.columns:
+    ``head``, ``tail`` or ``columns``) the loaded rows, written beside each config."""
+    if spec.head or spec.tail or spec.columns:
         return frame
     ref = {"data": spec.path or spec.dataset}
     if spec.path:

@@ -6,7 +6,8 @@ A configuration names a dataset, the backtest settings and the models::
       name: co2            # a name from spikecast.data.list_datasets() (or a file path)
       columns: [co2]       # optional: the columns to load (default: all)
       target: co2          # optional: the columns to forecast (default: all loaded)
-      tail: 520            # optional: keep only the last rows (of every series)
+      head: 14400          # optional: keep only the first rows (of every series)
+      tail: 520            # optional: then keep only the last rows (of every series)
       data_dir: null       # optional: where files are (default: $SPIKECAST_DATA_DIR, cache)
     backtest:
       horizon: 13          # every model forecasts this many steps
@@ -64,7 +65,8 @@ __all__ = ["BacktestSpec", "load_spec", "spec_from_dict", "read_yaml", "DEFAULT_
 DEFAULT_METRICS = ("mae", "mse", "smape", "mase")
 _TOP = {"dataset": True, "backtest": True, "models": True, "seed": False, "output_dir": False}
 #: the keys of ``dataset``: ``name`` or ``path`` is required (checked in ``_dataset``)
-_DATASET = {"name": False, "path": False, "columns": False, "target": False, "tail": False,
+_DATASET = {"name": False, "path": False, "columns": False, "target": False, "head": False,
+            "tail": False,
             "data_dir": False, "time_col": False, "id_col": False, "freq": False}
 _FILE_KEYS = ("time_col", "id_col", "freq")
 _BACKTEST = {"horizon": True, "start": True, "stride": False, "window": False,
@@ -85,6 +87,7 @@ def _at_least(minimum: int) -> Interval:
 #: :data:`~spikecast.backtest.params.BACKTEST_CONSTRAINTS`, a model's parameters by the model
 CONFIG_CONSTRAINTS: dict[str, list] = {
     "seed": [_at_least(0), None],
+    "dataset.head": [_at_least(2), None],
     "dataset.tail": [_at_least(2), None],
     "backtest.horizon": [_at_least(1)],
     "backtest.season_length": [_at_least(1)],
@@ -106,6 +109,7 @@ class BacktestSpec:
     models: dict[str, tuple[str, dict]]  # label -> (registry name, constructor params)
     columns: list[str] | None = None
     target: list[str] | None = None
+    head: int | None = None
     tail: int | None = None
     data_dir: str | None = None
     path: str | None = None  # the data file (read_table), else None for a registered name
@@ -124,9 +128,9 @@ class BacktestSpec:
     source: str = "<config>"
 
     def load_data(self):
-        """The dataset as a wide DataFrame: the configured columns, the last ``tail`` rows
-        (a long file: a long DataFrame ``unique_id, ds, y``, the last ``tail`` rows of
-        every series)."""
+        """The dataset as a wide DataFrame: the configured columns, the first ``head`` rows,
+        then the last ``tail`` of those (a long file: a long DataFrame ``unique_id, ds, y``,
+        the same rows of every series)."""
         if self.path is not None:
             return self._load_file()
         from spikecast.data import load_dataset
@@ -139,7 +143,7 @@ class BacktestSpec:
                 raise ConfigError(f"{self.source}: dataset.columns/target {missing} are not "
                                   f"columns of {self.dataset!r}: {list(frame.columns)}")
             frame = frame[columns]
-        return frame.iloc[-self.tail:] if self.tail else frame
+        return self._rows(frame)
 
     def _load_file(self):
         from spikecast.data.files import read_table
@@ -147,12 +151,19 @@ class BacktestSpec:
         assert self.path is not None
         frame = read_table(self.path, time_col=self.time_col, id_col=self.id_col,
                            value_cols=self.columns or self.target, freq=self.freq)
-        if not self.tail:
-            return frame
-        if _is_long(frame):
-            return frame.groupby("unique_id", sort=False).tail(self.tail).reset_index(
-                drop=True)
-        return frame.iloc[-self.tail:]
+        return self._rows(frame)
+
+    def _rows(self, frame):
+        """The first ``head`` rows, then the last ``tail`` of them (of every series)."""
+        for keep, n in (("head", self.head), ("tail", self.tail)):
+            if not n:
+                continue
+            if _is_long(frame):
+                groups = frame.groupby("unique_id", sort=False)
+                frame = getattr(groups, keep)(n).reset_index(drop=True)
+            else:
+                frame = frame.iloc[:n] if keep == "head" else frame.iloc[-n:]
+        return frame
 
     def build_models(self, data=None) -> dict:
         """``{label: unfitted forecaster}`` with the common horizon, target and seed.
@@ -317,6 +328,7 @@ def _dataset(section: dict, source: str) -> dict:
     return {"dataset": name, **data_file,
             "columns": _names(section.get("columns"), f"{where}.columns"),
             "target": _names(section.get("target"), f"{where}.target"),
+            "head": _checked(section.get("head"), "dataset.head", source),
             "tail": _checked(section.get("tail"), "dataset.tail", source),
             "data_dir": section.get("data_dir")}
 
