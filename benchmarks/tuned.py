@@ -53,10 +53,10 @@ def collect(config: Path) -> Path:
     copied = [shutil.copy2(path, target / path.name) for path in sorted(source.glob("*.yaml"))]
     for data in source.glob("*.data.csv"):  # rows tuned on that exist only in memory
         shutil.copy2(data, target / data.name)
-    for path in copied:  # ... named by their new place
+    for path in copied:  # ... and the configs themselves, named by their new place
         text = Path(path).read_text()
-        Path(path).write_text(text.replace(f"data: {source.relative_to(REPO)}/",
-                                           f"data: {target.relative_to(REPO)}/"))
+        Path(path).write_text(text.replace(f"{source.relative_to(REPO)}/",
+                                           f"{target.relative_to(REPO)}/"))
     if (source / "summary.csv").exists():
         shutil.copy2(source / "summary.csv", target / "summary.csv")
     if not copied:
