@@ -33,6 +33,8 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+#: data files written beside tuned configs are copied into the repository up to this size
+MAX_DATA_BYTES = 1 << 20
 _spec = importlib.util.spec_from_file_location("results", REPO / "benchmarks" / "results.py")
 results = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(results)
@@ -45,18 +47,24 @@ def tuned_dir(config: Path) -> Path:
 
 def collect(config: Path) -> Path:
     """Copy ``spikecast tune``'s best configurations (its ``output_dir``), the data files
-    written beside them and ``summary.csv`` into :func:`tuned_dir`; return that folder."""
+    written beside them (up to :data:`MAX_DATA_BYTES` each) and ``summary.csv`` into
+    :func:`tuned_dir`; return that folder."""
     settings = yaml.safe_load(config.read_text())
     source = REPO / (settings.get("output_dir") or f"outputs/tune/{config.stem}")
     target = tuned_dir(config)
     target.mkdir(parents=True, exist_ok=True)
     copied = [shutil.copy2(path, target / path.name) for path in sorted(source.glob("*.yaml"))]
-    for data in source.glob("*.data.csv"):  # rows tuned on that exist only in memory
+    small = [data for data in source.glob("*.data.csv")  # rows that existed only in memory
+             if data.stat().st_size <= MAX_DATA_BYTES]
+    for data in small:
         shutil.copy2(data, target / data.name)
-    for path in copied:  # ... and the configs themselves, named by their new place
-        text = Path(path).read_text()
-        Path(path).write_text(text.replace(f"{source.relative_to(REPO)}/",
-                                           f"{target.relative_to(REPO)}/"))
+    for path in copied:  # ... named by their new place (a larger file stays where it is:
+        text = Path(path).read_text()  # running the tune command again writes it)
+        for data in small:
+            text = text.replace(str(data.relative_to(REPO)),
+                                str((target / data.name).relative_to(REPO)))
+        Path(path).write_text(text.replace(f"--config {source.relative_to(REPO)}/",
+                                           f"--config {target.relative_to(REPO)}/"))
     if (source / "summary.csv").exists():
         shutil.copy2(source / "summary.csv", target / "summary.csv")
     if not copied:
