@@ -438,11 +438,12 @@ def pareto_points(selected: pd.DataFrame, protocol: str) -> pd.DataFrame:
     return points.loc[model_order(points.index)].rename_axis("model").reset_index()
 
 
-def write_figures(csv: Path, directory: Path, subtitle: str = FIGURE_SUBTITLE) -> list[Path]:
+def write_figures(csv: Path, directory: Path, subtitle: str = FIGURE_SUBTITLE,
+                  name: str = "pareto_{protocol}.png") -> list[Path]:
     """Draw ``<directory>/pareto_<protocol>.png`` for every protocol in ``csv``: each
     model's error against its estimated energy per forecast window, the Pareto front marked
     (:func:`spikecast.plotting.plot_pareto`). Reads the CSV only; runs nothing.
-    ``subtitle`` may use ``{horizons}``. Returns the paths written."""
+    ``subtitle`` may use ``{horizons}``, ``name`` ``{protocol}``. Returns the paths written."""
     from spikecast.plotting import plot_pareto
 
     _, selected = load_selected(csv)
@@ -451,7 +452,7 @@ def write_figures(csv: Path, directory: Path, subtitle: str = FIGURE_SUBTITLE) -
     for protocol in sorted(set(selected["protocol"]) & set(PARETO)):
         metric, ylabel = PARETO[protocol]
         horizons = ", ".join(str(h) for h in PROTOCOL[protocol]["horizons"])
-        path = directory / f"pareto_{protocol}.png"
+        path = directory / name.format(protocol=protocol)
         plot_pareto(pareto_points(selected, protocol), y=metric, path=path, ylabel=ylabel,
                     title=f"ETTh1 {protocol.upper()}: test {metric.upper()} against "
                           "estimated energy per forecast",

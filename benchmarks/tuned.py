@@ -17,7 +17,7 @@ Rows go to their own CSV (default ``docs/results_tuned.csv``) under the tune lab
 (``stack_ts_lif``, ``gru``, ...), so they never mix with the untuned rows' variant selection.
 
     python benchmarks/tuned.py p2 --config configs/tune/etth1_p2.yaml --horizons 24 --seeds 0 1 2
-    python benchmarks/tuned.py report --config configs/tune/etth1_p2.yaml
+    python benchmarks/tuned.py report --config configs/tune/etth1_p2.yaml [--figures]
     python benchmarks/tuned.py collect --config configs/tune/co2.yaml   # copy only
 """
 
@@ -38,6 +38,11 @@ MAX_DATA_BYTES = 1 << 20
 _spec = importlib.util.spec_from_file_location("results", REPO / "benchmarks" / "results.py")
 results = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(results)
+
+
+#: the subtitle of the tuned Pareto figures
+FIGURE_SUBTITLE = ("tuned: every model with the same Optuna budget, selected on validation "
+                   "loss; each model's average over horizons {horizons} and seeds")
 
 
 def tuned_dir(config: Path) -> Path:
@@ -138,11 +143,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--csv", type=Path, default=REPO / "docs" / "results_tuned.csv")
     parser.add_argument("--run-root", type=Path, default=REPO / "outputs" / "tuned")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--figures", type=Path, nargs="?", const=REPO / "docs", default=None,
+                        help="with report: also draw pareto_<protocol>_tuned.png there")
     parser.add_argument("--no-collect", action="store_true",
                         help="score the configurations already in configs/tuned/")
     args = parser.parse_args(argv)
     if args.protocol == "report":
         print(budget_table(tuned_dir(args.config)) + "\n\n" + results.report(args.csv))
+        if args.figures is not None:
+            for path in results.write_figures(args.csv, args.figures, FIGURE_SUBTITLE,
+                                              name="pareto_{protocol}_tuned.png"):
+                print(f"wrote {path}", file=sys.stderr)
         return
     if args.protocol == "collect":
         print(f"copied into {collect(args.config)}")
