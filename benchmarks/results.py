@@ -375,16 +375,19 @@ def horizon_average(rows: pd.DataFrame, protocol: str, column: str) -> pd.Series
     return means.mean(axis=1).where(means.notna().all(axis=1))
 
 
-def model_order(models) -> list[str]:
-    """``models`` in the tables' order: the neural models, the baselines, then the rest."""
+def model_order(models, first: tuple[str, ...] = ()) -> list[str]:
+    """``models`` in the tables' order: ``first``, the neural models, the baselines, then
+    the rest."""
     models = list(models)
-    order = [m for m in (*neural_models(), *BASELINES) if m in models]
+    order = list(dict.fromkeys(m for m in (*first, *neural_models(), *BASELINES)
+                               if m in models))
     return order + sorted(set(models) - set(order))
 
 
-def report(csv: Path) -> str:
+def report(csv: Path, first: tuple[str, ...] = ()) -> str:
     """Markdown tables: one per protocol and metric, models as rows, horizons as columns,
-    for the variant selected on validation loss; then every variant tried."""
+    for the variant selected on validation loss; then every variant tried. ``first``: the
+    models listed first, in that order."""
     frame, selected = load_selected(csv)
     parts = []
     for protocol, rows in selected.groupby("protocol"):
@@ -405,7 +408,7 @@ def report(csv: Path) -> str:
                                              train_s=("train_s", "mean"),
                                              energy_nj=("energy_nj", "mean"))
             table = table.join(cost)
-            table = table.loc[model_order(table.index)]
+            table = table.loc[model_order(table.index, first)]
             table["energy_nj"] = table["energy_nj"].map(
                 lambda v: "" if pd.isna(v) else f"{v:.1f}")
             table["train_s"] = table["train_s"].map(lambda v: f"{v:.0f}")

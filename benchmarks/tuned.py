@@ -19,6 +19,10 @@ Rows go to their own CSV (default ``docs/results_tuned.csv``) under the tune lab
     python benchmarks/tuned.py p2 --config configs/tune/etth1_p2.yaml --horizons 24 --seeds 0 1 2
     python benchmarks/tuned.py report --config configs/tune/etth1_p2.yaml [--figures]
     python benchmarks/tuned.py collect --config configs/tune/co2.yaml   # copy only
+    python benchmarks/tuned.py merge --config ... rows_a.csv rows_b.csv  # workers' own CSVs
+
+Runs side by side (one ``--csv`` each, so that no two processes rewrite one file) are
+merged into ``--csv`` afterwards with ``merge``.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -124,8 +129,6 @@ def score(protocol: str, folder: Path, labels: list[str] | None, horizons: list[
 
 def budget_table(folder: Path) -> str:
     """The trials each model had and its best validation loss (``summary.csv``)."""
-    import pandas as pd
-
     summary = pd.read_csv(folder / "summary.csv")
     return results.pipe_table(summary[["model", "n_trials", "best_val_loss"]].round(4),
                               left=("model",))
@@ -133,9 +136,10 @@ def budget_table(folder: Path) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: ``p1`` / ``p2`` collect and score, ``collect`` only copies the tuned
-    configurations, ``report`` prints the tables."""
+    configurations, ``merge`` adds other CSVs' rows, ``report`` prints the tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("protocol", choices=["p1", "p2", "collect", "report"])
+    parser.add_argument("protocol", choices=["p1", "p2", "collect", "merge", "report"])
+    parser.add_argument("parts", nargs="*", type=Path, help="with merge: the CSVs to merge")
     parser.add_argument("--config", type=Path, required=True, help="the tune config")
     parser.add_argument("--models", nargs="+", default=None, help="tune labels")
     parser.add_argument("--horizons", nargs="+", type=int)
@@ -147,13 +151,21 @@ def main(argv: list[str] | None = None) -> None:
                         help="with report: also draw pareto_<protocol>_tuned.png there")
     parser.add_argument("--no-collect", action="store_true",
                         help="score the configurations already in configs/tuned/")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     if args.protocol == "report":
-        print(budget_table(tuned_dir(args.config)) + "\n\n" + results.report(args.csv))
+        labels = tuple(pd.read_csv(tuned_dir(args.config) / "summary.csv")["model"])
+        print(budget_table(tuned_dir(args.config)) + "\n\n"
+              + results.report(args.csv, first=labels))
         if args.figures is not None:
             for path in results.write_figures(args.csv, args.figures, FIGURE_SUBTITLE,
                                               name="pareto_{protocol}_tuned.png"):
                 print(f"wrote {path}", file=sys.stderr)
+        return
+    if args.protocol == "merge":
+        for part in args.parts:
+            for row in pd.read_csv(part).to_dict("records"):
+                results.append_row(args.csv, row)
+        print(f"merged {len(args.parts)} file(s) into {args.csv}")
         return
     if args.protocol == "collect":
         print(f"copied into {collect(args.config)}")

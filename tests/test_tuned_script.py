@@ -72,3 +72,16 @@ def test_overrides_parse_back_through_the_lightning_cli():
     assert pairs["--model.quantiles"] == "null"
     assert pairs["--model.instance_norm"] == "true"
     assert pairs["--trainer.max_epochs"] == "5" and pairs["--data.stride"] == "8"
+
+
+def test_merge_adds_every_workers_rows_once(tmp_path):
+    row = {"protocol": "p2", "model": "m", "horizon": 6, "seed": 0, "overrides": "", "rse": 1.0}
+    pd.DataFrame([row]).to_csv(tmp_path / "a.csv", index=False)
+    pd.DataFrame([{**row, "seed": 1}, {**row, "rse": 0.5}]).to_csv(tmp_path / "b.csv",
+                                                                   index=False)
+    out = tmp_path / "all.csv"
+    tuned.main(["merge", "--config", "configs/tune/etth1_p2.yaml", "--csv", str(out),
+                str(tmp_path / "a.csv"), str(tmp_path / "b.csv")])
+    merged = pd.read_csv(out)
+    assert sorted(merged["seed"]) == [0, 1]  # the later file's seed-0 row replaced the first
+    assert merged.loc[merged["seed"] == 0, "rse"].item() == 0.5
