@@ -302,6 +302,8 @@ def append_row(csv: Path, row: dict) -> None:
     """Add ``row`` to ``csv`` (replacing a row with the same key), atomically."""
     frame = pd.read_csv(csv) if csv.exists() else pd.DataFrame()
     key = ["protocol", "model", "horizon", "seed", "overrides"]
+    if not isinstance(row.get("overrides"), str):  # none: "" (a CSV reads it back as NaN)
+        row = {**row, "overrides": ""}
     if len(frame):
         frame["overrides"] = frame["overrides"].fillna("")
         same = (frame[key] == pd.Series({k: row[k] for k in key})).all(axis=1)
