@@ -77,10 +77,32 @@ def collect(config: Path) -> Path:
                                            f"--config {target.relative_to(REPO)}/"))
     if (source / "summary.csv").exists():
         shutil.copy2(source / "summary.csv", target / "summary.csv")
+        database = settings["tune"].get("storage")
+        if database and (REPO / database).exists():  # the SQLite file the studies are in
+            write_trials(settings, source / "summary.csv", target / "trials.csv")
     if not copied:
         raise FileNotFoundError(f"no tuned configurations in {source}: run spikecast tune "
                                 f"--config {config} first")
     return target
+
+
+def write_trials(settings: dict, summary: Path, path: Path) -> None:
+    """Every trial of every study in ``summary`` (its parameters, state and validation
+    loss) as one CSV: every configuration the search tried, not only the best."""
+    import optuna
+
+    from spikecast.tuning.storage import open_storage
+
+    storage = open_storage(REPO / settings["tune"]["storage"])
+    frames = []
+    for label, study in pd.read_csv(summary)[["model", "study"]].itertuples(index=False):
+        trials = optuna.load_study(study_name=study, storage=storage).trials_dataframe(
+            attrs=("number", "value", "state", "params", "duration"))
+        frames.append(trials.assign(model=label))
+    table = pd.concat(frames, ignore_index=True)
+    table["duration"] = table["duration"].dt.total_seconds().round(1)
+    table.columns = [c.removeprefix("params_") for c in table.columns]
+    table[["model", *[c for c in table.columns if c != "model"]]].to_csv(path, index=False)
 
 
 def _value(value) -> str:
