@@ -46,8 +46,8 @@ _spec.loader.exec_module(results)
 
 
 #: the subtitle of the tuned Pareto figures
-FIGURE_SUBTITLE = ("tuned: every model with the same Optuna budget, selected on validation "
-                   "loss; each model's average over horizons {horizons} and seeds")
+FIGURE_SUBTITLE = ("tuned with equal Optuna budgets, selected on validation loss; "
+                   "mean over H = {horizons} and seeds")
 
 
 def tuned_dir(config: Path) -> Path:
