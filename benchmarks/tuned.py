@@ -35,7 +35,9 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import yaml
+
+from spikecast import safe_yaml
+from spikecast.cli.tune import load_tune_config, tune_locations
 
 REPO = Path(__file__).resolve().parents[1]
 #: data files written beside tuned configs are copied into the repository up to this size
@@ -59,8 +61,9 @@ def collect(config: Path) -> Path:
     """Copy ``spikecast tune``'s best configurations (its ``output_dir``), the data files
     written beside them (up to :data:`MAX_DATA_BYTES` each) and ``summary.csv`` into
     :func:`tuned_dir`; return that folder."""
-    settings = yaml.safe_load(config.read_text())
-    source = REPO / (settings.get("output_dir") or f"outputs/tune/{config.stem}")
+    settings, spec = load_tune_config(config)
+    output_dir, storage = tune_locations(config, settings, spec)
+    source = REPO / output_dir  # relative to the repository, where the command runs
     target = tuned_dir(config)
     target.mkdir(parents=True, exist_ok=True)
     copied = [shutil.copy2(path, target / path.name) for path in sorted(source.glob("*.yaml"))]
@@ -77,23 +80,24 @@ def collect(config: Path) -> Path:
                                            f"--config {target.relative_to(REPO)}/"))
     if (source / "summary.csv").exists():
         shutil.copy2(source / "summary.csv", target / "summary.csv")
-        database = settings["tune"].get("storage")
-        if database and (REPO / database).exists():  # the SQLite file the studies are in
-            write_trials(settings, source / "summary.csv", target / "trials.csv")
+        database = storage if "://" in storage else REPO / storage
+        if not isinstance(database, Path) or database.exists():  # (no new empty database)
+            write_trials(database, source / "summary.csv", target / "trials.csv")
     if not copied:
         raise FileNotFoundError(f"no tuned configurations in {source}: run spikecast tune "
                                 f"--config {config} first")
     return target
 
 
-def write_trials(settings: dict, summary: Path, path: Path) -> None:
+def write_trials(database, summary: Path, path: Path) -> None:
     """Every trial of every study in ``summary`` (its parameters, state and validation
-    loss) as one CSV: every configuration the search tried, not only the best."""
+    loss) as one CSV: every configuration the search tried, not only the best.
+    ``database``: the studies' SQLite file or database URL."""
     import optuna
 
     from spikecast.tuning.storage import open_storage
 
-    storage = open_storage(REPO / settings["tune"]["storage"])
+    storage = open_storage(database)
     frames = []
     for label, study in pd.read_csv(summary)[["model", "study"]].itertuples(index=False):
         trials = optuna.load_study(study_name=study, storage=storage).trials_dataframe(
@@ -138,7 +142,7 @@ def score(protocol: str, folder: Path, labels: list[str] | None, horizons: list[
     if missing:
         raise SystemExit(f"no tuned configuration for {missing} in {folder}")
     for path in chosen:
-        tuned = yaml.safe_load(path.read_text())
+        tuned = safe_yaml.load_file(path)
         if "trainer" in tuned:
             model, overrides = neural_overrides(tuned)
             results.run(protocol, [model], horizons, seeds, overrides, csv, run_root,

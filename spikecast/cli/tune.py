@@ -31,7 +31,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-__all__ = ["add_parser", "run", "load_tune_config"]
+__all__ = ["add_parser", "run", "load_tune_config", "tune_locations"]
 
 #: the keys of the ``tune`` section and whether they are required
 _TUNE = {"horizon": True, "n_trials": False, "val_size": False, "test_size": False,
@@ -151,6 +151,20 @@ def _data_reference(spec, frame):
     return ref
 
 
+def tune_locations(config, settings: dict, spec, output_dir=None, storage=None
+                   ) -> tuple[Path, str]:
+    """``(output dir, storage)`` of a tune run: the ones given, else the configuration's,
+    else ``outputs/tune/<config name>`` and ``<output dir>/studies.db``.
+
+    Args:
+        config: the configuration file's path.
+        settings, spec: :func:`load_tune_config`'s result for it.
+        output_dir, storage: the command line's ``--output-dir`` and ``--storage``.
+    """
+    folder = Path(output_dir or spec.output_dir or Path("outputs") / "tune" / Path(config).stem)
+    return folder, storage or settings["storage"] or str(folder / "studies.db")
+
+
 def _write_summary(results, output_dir: Path) -> Path:
     import pandas as pd
 
@@ -176,9 +190,8 @@ def run(args) -> int:
     from spikecast.tuning import tune_many
 
     torch.set_num_threads(max(1, int(args.threads)))
-    output_dir = Path(args.output_dir or spec.output_dir
-                      or Path("outputs") / "tune" / Path(args.config).stem)
-    storage = args.storage or settings["storage"] or str(output_dir / "studies.db")
+    output_dir, storage = tune_locations(args.config, settings, spec, args.output_dir,
+                                         args.storage)
     frame = spec.load_data()
     y, n_test = _split(frame, settings["test_size"])
     models = spec.build_models(frame)
