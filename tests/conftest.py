@@ -19,6 +19,16 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 REPO = Path(__file__).resolve().parents[1]
 
 
+def benchmark_script(name: str):
+    """``benchmarks/<name>.py`` loaded as a module (the scripts are not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def data_dir() -> Path:
     """The directory holding the real benchmark files (CI points it at ../shared/data)."""
     env = os.environ.get("SPIKECAST_DATA_DIR")

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+from conftest import benchmark_script
 
 pytest.importorskip("lightning")
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "epoch.py"
-
 
 def _load():
-    spec = importlib.util.spec_from_file_location("benchmark_epoch", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("epoch")
 
 
 def test_quick_run_prints_both_tables(tmp_path, capsys):
@@ -42,10 +35,7 @@ def test_categories():
 
 def test_encoding_cost_benchmark_runs_quickly(capsys):
     """benchmarks/encoding_cost.py --quick prints its one-row table."""
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "encoding_cost.py"
-    spec = importlib.util.spec_from_file_location("encoding_cost", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = benchmark_script("encoding_cost")
     assert module.main(["--quick"]) == 0
     row = capsys.readouterr().out.strip().splitlines()[-1]
     assert row.startswith("| ts_lif |") and float(row.split("|")[-2]) > 0

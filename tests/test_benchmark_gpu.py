@@ -3,21 +3,13 @@ without a CUDA device gets a clear message and status 2."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
-from conftest import data_dir
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu.py"
+from conftest import benchmark_script, data_dir
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("bench_gpu", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("gpu")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import torch
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "neurons.py"
+from conftest import benchmark_script
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("bench_neurons", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("neurons")
 
 
 def test_quick_run_prints_every_neuron(capsys, tmp_path):

@@ -13,13 +13,13 @@ the README, the docs, the benchmark scripts and the configs passes the base firs
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import benchmark_script
 
 import spikecast.cli.lightning  # noqa: F401  (Lightning's log handler binds to the real stderr)
 from spikecast.cli import main
@@ -126,15 +126,10 @@ def test_model_file_composes_with_its_base(path, resolved):
     assert checkpoint["init_args"]["filename"] == "best"
 
 
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_benchmark_scripts_run_every_model_with_its_base(monkeypatch):
-    results = _script("results")
+    results = benchmark_script("results")
     monkeypatch.setattr(sys, "path", list(sys.path))  # search_defaults prepends benchmarks/
     monkeypatch.setitem(sys.modules, "results", results)  # ... and imports results from there
     for protocol in ("p1", "p2"):
@@ -144,7 +139,7 @@ def test_benchmark_scripts_run_every_model_with_its_base(monkeypatch):
             base, own = results.config_files(protocol, model)
             assert base == CONFIGS / protocol / "base.yaml"
             assert own == CONFIGS / protocol / f"etth1_{model}.yaml"
-    stages = _script("search_defaults").STAGES  # its runs go through results.config_files
+    stages = benchmark_script("search_defaults").STAGES  # its runs go through results.config_files
     for model, _ in (run for runs in stages.values() for run in runs):
         assert model in results.neural_models("p1"), model
     with pytest.raises(FileNotFoundError, match="no config"):

@@ -417,13 +417,9 @@ def test_plot_pareto_rejects_bad_frames():
 def test_results_script_writes_the_figures_from_the_csv_alone(tmp_path):
     """benchmarks/results.py: each model's point is the tables' avg over horizons; models
     with a missing horizon or no energy are left out; one PNG per protocol, nothing run."""
-    import importlib.util
+    from conftest import benchmark_script
 
-    from conftest import REPO
-
-    spec = importlib.util.spec_from_file_location("results", REPO / "benchmarks" / "results.py")
-    results = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(results)
+    results = benchmark_script("results")
     rows = [{"protocol": "p1", "model": m, "horizon": h, "seed": s, "mse": base + h / 1000 + s,
              "energy_nj": energy, "val_loss": 1.0 if energy else float("nan")}
             for m, base, energy in (("gru", 0.4, 100.0), ("lif", 0.5, 10.0),

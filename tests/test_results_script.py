@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pandas as pd
 import pytest
-from conftest import REPO, data_dir
+from conftest import benchmark_script, data_dir
 
-spec = importlib.util.spec_from_file_location("results", REPO / "benchmarks" / "results.py")
-results = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(results)
+results = benchmark_script("results")
 
 pytestmark = pytest.mark.skipif(not (data_dir() / "ETTh1.csv").exists(),
                                 reason="ETTh1.csv not in the data directory")

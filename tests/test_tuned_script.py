@@ -3,21 +3,18 @@ windows as the very model it tuned, and baselines keep their tuned parameters.""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, data_dir
+from conftest import benchmark_script, data_dir
 from optuna.distributions import CategoricalDistribution
 
 import spikecast
 from spikecast import NeuralForecaster
 
-spec = importlib.util.spec_from_file_location("tuned", REPO / "benchmarks" / "tuned.py")
-tuned = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(tuned)
+tuned = benchmark_script("tuned")
 
 pytestmark = pytest.mark.skipif(not (data_dir() / "ETTh1.csv").exists(),
                                 reason="ETTh1.csv not in the data directory")
