@@ -110,9 +110,9 @@ def write_trials(database, summary: Path, path: Path) -> None:
 
 
 def _value(value) -> str:
-    """A config value as one command-line token the Lightning CLI parses back."""
-    return json.dumps(value) if isinstance(value, (dict, list)) else \
-        "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+    """A config value as one command-line token the Lightning CLI parses back (JSON:
+    ``null``, ``true``, ``{"threshold": 0.5}``; a string as it is)."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def neural_overrides(tuned: dict) -> tuple[str, list[str]]:
@@ -153,9 +153,8 @@ def score(protocol: str, folder: Path, labels: list[str] | None, horizons: list[
                         label=path.stem, params=params)
 
 
-def budget_table(folder: Path) -> str:
+def budget_table(summary: pd.DataFrame) -> str:
     """The trials each model had and its best validation loss (``summary.csv``)."""
-    summary = pd.read_csv(folder / "summary.csv")
     return results.pipe_table(summary[["model", "n_trials", "best_val_loss"]].round(4),
                               left=("model",))
 
@@ -179,9 +178,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="score the configurations already in configs/tuned/")
     args = parser.parse_intermixed_args(argv)
     if args.protocol == "report":
-        labels = tuple(pd.read_csv(tuned_dir(args.config) / "summary.csv")["model"])
-        print(budget_table(tuned_dir(args.config)) + "\n\n"
-              + results.report(args.csv, first=labels))
+        summary = pd.read_csv(tuned_dir(args.config) / "summary.csv")
+        print(budget_table(summary) + "\n\n"
+              + results.report(args.csv, first=tuple(summary["model"])))
         if args.figures is not None:
             for path in results.write_figures(args.csv, args.figures, FIGURE_SUBTITLE,
                                               name="pareto_{protocol}_tuned.png"):
