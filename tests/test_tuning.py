@@ -254,6 +254,21 @@ def test_killed_run_resumes_without_losing_finished_trials(y, tmp_path):
     assert TrialState.RUNNING not in states and TrialState.WAITING not in states
 
 
+def test_trial_of_a_worker_killed_before_its_first_heartbeat_does_not_block(y, tmp_path):
+    """A worker killed between creating its trial and the trial's first heartbeat leaves a
+    RUNNING trial that Optuna's stale check never fails (it needs a heartbeat): the next
+    run must fail it and finish its budget instead of waiting for ever."""
+    orphan = optuna.create_study(study_name="shared",
+                                 storage=open_storage(tmp_path / "shared.db")).ask()
+    result = spikecast.tune(LinearForecaster(horizon=HORIZON), y, space=LINEAR_SPACE,
+                            n_trials=2, storage=tmp_path / "shared.db", study_name="shared",
+                            seed=3, heartbeat_interval=1)
+    assert result.n_trials == 2
+    states = {t.number: t.state for t in result.study.get_trials()}
+    assert states[orphan.number] == TrialState.FAIL
+    assert TrialState.RUNNING not in states.values()
+
+
 # ------------------------------------------------------------------ several models, errors
 def test_tune_many_gives_every_model_the_same_budget(y, tmp_path):
     results = tune_many({"naive": NaiveForecaster(horizon=HORIZON),

@@ -41,6 +41,8 @@ __all__ = ["DEFAULT_STORAGE", "storage_url", "open_storage", "lock_file", "Trial
 
 #: the SQLite file of studies when no storage is given (in the working directory)
 DEFAULT_STORAGE = "spikecast-tune.db"
+#: the user attribute a worker sets on its trial once it runs (:meth:`TrialBudget.started`)
+STARTED_ATTR = "spikecast_started"
 #: the trial states that count toward ``n_trials``
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 _SQLITE = "sqlite:///"
@@ -165,6 +167,7 @@ class TrialBudget:
             with warnings.catch_warnings():  # "experimental" in Optuna
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 fail_stale_trials(self.study)  # trials of killed workers: FAIL, queued again
+            self._fail_orphans()
             done = self.finished()
             if done >= self.n_trials:
                 state = "done"
@@ -178,9 +181,26 @@ class TrialBudget:
         self._lock.release()
         return state
 
-    def started(self) -> None:
-        """The new trial exists (RUNNING): other workers may count it now."""
-        self._lock.release()
+    def _fail_orphans(self) -> None:
+        """FAIL the RUNNING trials that never reached :meth:`started` (their worker died
+        between creating the trial and its first heartbeat, which Optuna's stale check
+        needs, so they would stay RUNNING for ever). Only under the SQLite lock: every
+        worker marks its trial in :meth:`started` before it releases the lock, so a trial
+        without the mark while the lock is held is an orphan."""
+        if self._lock.path is None:
+            return
+        for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if not trial.user_attrs.get(STARTED_ATTR):
+                self.study.tell(trial.number, state=TrialState.FAIL)
+
+    def started(self, trial=None) -> None:
+        """The new trial exists (RUNNING): mark it (``trial``) as started by a live worker,
+        and let other workers count it now."""
+        try:
+            if trial is not None:
+                trial.set_user_attr(STARTED_ATTR, True)
+        finally:
+            self._lock.release()
 
     @contextlib.contextmanager
     def trial(self):

@@ -167,7 +167,7 @@ class _Search:
     def objective(self, trial) -> float:
         """Sample, build, score; errors of a configuration that cannot fit the data score
         ``inf`` (recorded as the trial's ``error`` attribute)."""
-        self.budget.started()
+        self.budget.started(trial)
         params = sample(trial, self.space)
         candidate = with_params(self.model, params)
         known = _duplicate(trial.study, trial)
