@@ -31,7 +31,7 @@ from spikecast.baselines import (
 from spikecast.exceptions import InvalidParameterError
 from spikecast.experiment.config import load_spec
 from spikecast.tuning import default_space, tune_many
-from spikecast.tuning.storage import open_storage
+from spikecast.tuning.storage import STARTED_ATTR, TrialBudget, open_storage, storage_url
 
 REPO = Path(__file__).resolve().parents[1]
 HORIZON = 4
@@ -198,7 +198,7 @@ def load_shared(tmp_path: Path):
 
 OPEN_AT = """
 import sys, time
-from spikecast.tuning.storage import open_storage
+from spikecast.tuning.storage import STARTED_ATTR, TrialBudget, open_storage, storage_url
 while time.time() < float(sys.argv[2]):
     time.sleep(0.001)
 open_storage(sys.argv[1])
@@ -267,6 +267,30 @@ def test_trial_of_a_worker_killed_before_its_first_heartbeat_does_not_block(y, t
     states = {t.number: t.state for t in result.study.get_trials()}
     assert states[orphan.number] == TrialState.FAIL
     assert TrialState.RUNNING not in states.values()
+
+
+def test_a_trial_finishing_while_the_budget_is_counted_starts_no_extra_trial(tmp_path):
+    """Another worker's trial that finishes while a worker counts must be counted once:
+    counted with two reads (finished, then running) it was in neither, and two workers ran
+    21 trials of a budget of 20 (the P1 LSTM search)."""
+    storage = tmp_path / "b.db"
+    study = optuna.create_study(study_name="budget", storage=open_storage(storage))
+    study.tell(study.ask(), 1.0)
+    elsewhere = study.ask()  # the other worker's trial, RUNNING
+    elsewhere.set_user_attr(STARTED_ATTR, True)
+    budget = TrialBudget(study, 2, storage_url(storage))
+    read = study.get_trials
+
+    def read_then_finish(*args, states=None, **kwargs):
+        trials = read(*args, states=states, **kwargs)
+        counting = states != (TrialState.RUNNING,)  # (not the check for orphans)
+        if counting and read(states=(TrialState.RUNNING,)):
+            study.tell(elsewhere, 2.0)  # it finishes right after this worker's read
+        return trials
+
+    study.get_trials = read_then_finish
+    assert budget.next() == "wait"  # 1 finished + 1 running: the budget is taken
+    assert budget.next() == "done"
 
 
 # ------------------------------------------------------------------ several models, errors
