@@ -147,7 +147,7 @@ def test_neural_pruned_through_lightning_and_config_reproduces(y, tmp_path, monk
 
     assert main(["fit", "--config", str(tmp_path / "best.yaml"),
                  "--trainer.max_epochs", "1"]) == 0
-    assert (tmp_path / "outputs" / "tune" / "stack_lif" / "checkpoints" / "best.ckpt").exists()
+    assert (tmp_path / "best" / "checkpoints" / "best.ckpt").exists()  # beside its config
 
 
 # ------------------------------------------------------------------ resume, workers

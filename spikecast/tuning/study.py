@@ -90,7 +90,9 @@ class TuneResult:
         """
         ref = export.data_reference(data, self.data, path)
         train_end, n = validation_border(self.data, self.val_size, int(self.model.horizon))
-        root = f"outputs/tune/{self.name}"
+        # the run's folder beside its config, named after it: two configs of one model
+        # label (P1 and P2, say) never share checkpoints
+        root = Path(path).with_suffix("").as_posix()
         if is_neural(self.model):
             config, skipped = export.lightning_config(
                 self.model, ref, val_rows=n - train_end, n_rows=n, test_rows=test_rows,
