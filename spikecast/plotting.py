@@ -639,7 +639,7 @@ def _draw_pareto(ax, points: pd.DataFrame, front: pd.DataFrame, x: str, y: str,
                 label="Pareto front: no other model has both lower error and lower energy")
         ax.scatter(front[x], front[y], s=190, facecolors="none", edgecolors="0.1",
                    linewidths=1.4, zorder=2.5, label="on the front (bold name)")
-        ax.legend(loc="upper right", fontsize=8, title="lower and further left is better",
+        ax.legend(loc="best", fontsize=8, title="lower and further left is better",
                   title_fontsize=8)
 
 
@@ -664,13 +664,15 @@ def _pareto_axes(ax, points: pd.DataFrame, x: str, y: str, xlabel: str, ylabel: 
 
 
 def _place_labels(ax, points: pd.DataFrame, front: pd.DataFrame, x: str, y: str) -> None:
-    """Name every point, the front's first and in bold, clear of the other names, the points
-    and the front's line (:func:`_place_label` for each)."""
+    """Name every point, the front's first and in bold, clear of the other names, the points,
+    the front's line and the legend (:func:`_place_label` for each)."""
     label = points.columns[0]
     xy = ax.transData.transform(points[[x, y]].to_numpy())
     radius = [10 if i in front.index else 6 for i in points.index]  # the rings are wider
     dots = [Bbox.from_extents(px - r, py - r, px + r, py + r) for (px, py), r in zip(xy, radius)]
     taken = _step_boxes(ax, front[[x, y]].to_numpy())
+    if ax.get_legend() is not None:  # a name under the legend would be hidden
+        taken.append(ax.get_legend().get_window_extent())
     for i in sorted(points.index, key=lambda i: (i not in front.index, i)):
         text = ax.annotate(points.at[i, label], (points.at[i, x], points.at[i, y]),
                            xytext=(0, 0), textcoords="offset points", fontsize=9, zorder=4,
