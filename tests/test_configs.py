@@ -126,8 +126,6 @@ def test_model_file_composes_with_its_base(path, resolved):
     assert checkpoint["init_args"]["filename"] == "best"
 
 
-
-
 def test_benchmark_scripts_run_every_model_with_its_base(monkeypatch):
     results = benchmark_script("results")
     monkeypatch.setattr(sys, "path", list(sys.path))  # search_defaults prepends benchmarks/
@@ -139,7 +137,8 @@ def test_benchmark_scripts_run_every_model_with_its_base(monkeypatch):
             base, own = results.config_files(protocol, model)
             assert base == CONFIGS / protocol / "base.yaml"
             assert own == CONFIGS / protocol / f"etth1_{model}.yaml"
-    stages = benchmark_script("search_defaults").STAGES  # its runs go through results.config_files
+    # its runs go through results.config_files
+    stages = benchmark_script("search_defaults").STAGES
     for model, _ in (run for runs in stages.values() for run in runs):
         assert model in results.neural_models("p1"), model
     with pytest.raises(FileNotFoundError, match="no config"):

@@ -198,7 +198,7 @@ def load_shared(tmp_path: Path):
 
 OPEN_AT = """
 import sys, time
-from spikecast.tuning.storage import STARTED_ATTR, TrialBudget, open_storage, storage_url
+from spikecast.tuning.storage import open_storage
 while time.time() < float(sys.argv[2]):
     time.sleep(0.001)
 open_storage(sys.argv[1])
