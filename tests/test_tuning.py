@@ -31,7 +31,7 @@ from spikecast.baselines import (
 from spikecast.exceptions import InvalidParameterError
 from spikecast.experiment.config import load_spec
 from spikecast.tuning import default_space, tune_many
-from spikecast.tuning.storage import STARTED_ATTR, TrialBudget, open_storage, storage_url
+from spikecast.tuning.storage import STARTED_ATTR, TrialBudget, open_storage
 
 REPO = Path(__file__).resolve().parents[1]
 HORIZON = 4
@@ -269,16 +269,33 @@ def test_trial_of_a_worker_killed_before_its_first_heartbeat_does_not_block(y, t
     assert TrialState.RUNNING not in states.values()
 
 
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_a_trial_killed_right_after_it_started_is_found_stale(tmp_path):
+    """A worker killed after marking its trial started but before Optuna's heartbeat thread
+    wrote anything left a marked RUNNING trial that nothing failed: the resumed run of
+    test_killed_run_resumes_without_losing_finished_trials waited for it for ever. started()
+    writes the first heartbeat itself, so the stale check finds the trial."""
+    storage = open_storage(tmp_path / "k.db", heartbeat_interval=1)
+    study = optuna.create_study(study_name="killed", storage=storage)
+    budget = TrialBudget(study, 2, storage)
+    assert budget.next() == "go"
+    trial = study.ask()
+    budget.started(trial)  # ... and the worker dies here
+    time.sleep(2.5)  # past the grace period of two heartbeat intervals
+    optuna.storages.fail_stale_trials(study)
+    assert study.trials[trial.number].state == TrialState.FAIL
+
+
 def test_a_trial_finishing_while_the_budget_is_counted_starts_no_extra_trial(tmp_path):
     """Another worker's trial that finishes while a worker counts must be counted once:
     counted with two reads (finished, then running) it was in neither, and two workers ran
     21 trials of a budget of 20 (the P1 LSTM search)."""
-    storage = tmp_path / "b.db"
-    study = optuna.create_study(study_name="budget", storage=open_storage(storage))
+    storage = open_storage(tmp_path / "b.db")
+    study = optuna.create_study(study_name="budget", storage=storage)
     study.tell(study.ask(), 1.0)
     elsewhere = study.ask()  # the other worker's trial, RUNNING
     elsewhere.set_user_attr(STARTED_ATTR, True)
-    budget = TrialBudget(study, 2, storage_url(storage))
+    budget = TrialBudget(study, 2, storage)
     read = study.get_trials
 
     def read_then_finish(*args, states=None, **kwargs):

@@ -145,13 +145,17 @@ class TrialBudget:
     Args:
         study: the Optuna study.
         n_trials: the finished trials (COMPLETE or PRUNED) wanted in all.
-        storage: what the study was opened with (an SQLite URL gets a lock file beside it).
+        storage: the storage object the study was created with (:func:`open_storage`'s
+            result): an SQLite database gets a lock file beside it, and a storage with
+            heartbeats gets each trial's first one in :meth:`started`.
     """
 
     def __init__(self, study, n_trials: int, storage=None):
         self.study = study
         self.n_trials = int(n_trials)
-        self._lock = _FileLock(lock_file(storage if isinstance(storage, str) else None))
+        self._storage = storage
+        url = getattr(storage, "url", None)  # an RDBStorage's database
+        self._lock = _FileLock(lock_file(url) if isinstance(url, str) else None)
 
     def finished(self) -> int:
         """The trials of the study that count toward the budget."""
@@ -195,13 +199,26 @@ class TrialBudget:
                 self.study.tell(trial.number, state=TrialState.FAIL)
 
     def started(self, trial=None) -> None:
-        """The new trial exists (RUNNING): mark it (``trial``) as started by a live worker,
-        and let other workers count it now."""
+        """The new trial exists (RUNNING): give it its first heartbeat, mark it (``trial``)
+        as started by a live worker, and let other workers count it now."""
         try:
             if trial is not None:
+                self._first_heartbeat(trial)
                 trial.set_user_attr(STARTED_ATTR, True)
         finally:
             self._lock.release()
+
+    def _first_heartbeat(self, trial) -> None:
+        """Record ``trial``'s heartbeat now, before it is marked: Optuna's heartbeat thread
+        may not have written one yet, and a worker killed in between would leave a marked
+        trial that neither Optuna's stale check (no heartbeat) nor :meth:`_fail_orphans`
+        (marked) fails, and the budget would wait for it for ever."""
+        storage = self._storage
+        if not isinstance(storage, RDBStorage) or storage.get_heartbeat_interval() is None:
+            return
+        study_id = storage.get_study_id_from_name(self.study.study_name)
+        storage.record_heartbeat(
+            storage.get_trial_id_from_study_id_trial_number(study_id, trial.number))
 
     @contextlib.contextmanager
     def trial(self):

@@ -38,7 +38,7 @@ from spikecast.tuning.spaces import (
     space_names,
     with_params,
 )
-from spikecast.tuning.storage import FINISHED, TrialBudget, open_storage, storage_url
+from spikecast.tuning.storage import FINISHED, TrialBudget, open_storage
 
 __all__ = ["tune", "tune_many", "TuneResult", "model_label"]
 
@@ -236,10 +236,10 @@ def _check_arguments(model, n_trials, stride) -> None:
             raise InvalidParameterError(f"{name} must be an integer >= 1, got {value!r}")
 
 
-def _open_study(name: str, storage, heartbeat_interval: int, sampler, pruner, seed):
-    """Create the study, or load it to resume."""
+def _open_study(name: str, storage, sampler, pruner, seed):
+    """Create the study in the opened ``storage``, or load it to resume."""
     study = optuna.create_study(
-        storage=open_storage(storage, heartbeat_interval), study_name=name,
+        storage=storage, study_name=name,
         direction="minimize", load_if_exists=True,
         sampler=sampler or optuna.samplers.TPESampler(seed=seed),
         pruner=pruner or optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1))
@@ -339,9 +339,9 @@ def tune(model, y, *, space=None, n_trials: int = 20, storage=None,
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the bar says it all
     try:
-        study = _open_study(study_name, storage, heartbeat_interval, sampler, pruner, seed)
-        budget = TrialBudget(study, budget_size, storage_url(storage)
-                             if not isinstance(storage, optuna.storages.BaseStorage) else None)
+        opened = open_storage(storage, heartbeat_interval)
+        study = _open_study(study_name, opened, sampler, pruner, seed)
+        budget = TrialBudget(study, budget_size, opened)
         search = _Search(model, y, space, val_size, int(stride), prune, budget)
         with _progress_bar(budget_size, budget.finished(), name, progress) as bar:
             _run(study, search, bar)
